@@ -1,0 +1,1 @@
+"""HTTP adapter: parses, calls the services, renders. Decides nothing itself."""

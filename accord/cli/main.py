@@ -1,0 +1,225 @@
+"""``accord``: set up a node, run it, feed it, and check its audit trail."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from accord.cli import files
+from accord.cli.exit import fail, reporting
+from accord.errors import Invalid
+from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
+from accord.model.parse import parse_obj
+from accord.services import admin, audit
+from accord.services import reports as report_service
+from accord.services.node import Node, open_node
+from accord.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+org_app = typer.Typer(no_args_is_help=True, help="Organisations hosted on this node.")
+key_app = typer.Typer(no_args_is_help=True, help="API keys.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+app.add_typer(org_app, name="org")
+app.add_typer(key_app, name="key")
+app.add_typer(audit_app, name="audit")
+
+err = Console(stderr=True)
+out = Console()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(envvar="ACCORD_DATA_DIR", help="where the node keeps its files")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="ACCORD_DATABASE_URL", help="sqlite:///... or postgresql://...")
+    ] = None,
+) -> None:
+    # an explicit --data-dir without --database-url means the SQLite file inside that directory
+    ctx.obj = Settings.from_env(data_dir=data_dir, database_url=database_url)
+
+
+def _node(ctx: typer.Context) -> Node:
+    settings: Settings = ctx.obj
+    with reporting():
+        return open_node(settings)
+
+
+def _org_in(name: str, kind: str, jurisdiction: str) -> OrganisationIn:
+    return parse_obj(OrganisationIn, {"name": name, "kind": kind, "jurisdiction": jurisdiction})
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    org_name: Annotated[str, typer.Option(help="name of the organisation running this node")] = "Operator",
+    kind: Annotated[OrgKind, typer.Option(help="what kind of organisation it is")] = OrgKind.hotline,
+    jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country")] = "NL",
+) -> None:
+    """Create the database, the operator organisation and its first admin key (shown once)."""
+    node = _node(ctx)
+    with reporting():
+        org, issued = admin.bootstrap(node, _org_in(org_name, kind.value, jurisdiction))
+    out.print(f"initialised node at {node.settings.database_url}")
+    out.print(f"operator organisation: {org.id} ({org.name})")
+    out.print(f"admin key (shown once, keep it safe): {issued.token}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from accord.api.app import create_app
+
+    node = _node(ctx)
+    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+
+
+@org_app.command("add")
+def org_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="organisation name")],
+    kind: Annotated[OrgKind, typer.Option(help="kind of organisation")],
+    jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country")],
+) -> None:
+    """Host another organisation on this node."""
+    node = _node(ctx)
+    with reporting():
+        org = admin.create_org_local(node, _org_in(name, kind.value, jurisdiction))
+    out.print(org.id)
+
+
+@key_app.command("create")
+def key_create(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option(help="organisation id the key belongs to")],
+    name: Annotated[str, typer.Option(help="who or what holds the key")],
+    role: Annotated[list[Role], typer.Option(help="a role; repeat for several")],
+    kind: Annotated[ActorKind, typer.Option(help="user or service")] = ActorKind.service,
+    expires: Annotated[datetime | None, typer.Option(help="expiry, ISO 8601 with zone")] = None,
+) -> None:
+    """Issue an API key; the token is printed once and stored only as an argon2 hash."""
+    node = _node(ctx)
+    with reporting():
+        cin = parse_obj(CredentialIn, {"name": name, "kind": kind, "roles": role, "expires_at": expires})
+        issued = admin.create_credential_local(node, org, cin)
+    out.print(issued.token)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    expect_head: Annotated[
+        str | None, typer.Option(help="SEQ:HASH of a head recorded earlier; detects truncation")
+    ] = None,
+) -> None:
+    """Walk the audit hash chain; exit 1 if any event was edited, removed, inserted or reordered."""
+    node = _node(ctx)
+    with reporting():
+        result = audit.verify(node)
+        head = audit.head(node)
+    for b in result.breaks[:50]:
+        err.print(f"audit event {b.seq}: {b.reason}")
+    if expect_head:
+        seq, _, digest = expect_head.partition(":")
+        if not seq.isdigit() or head is None or head[0] < int(seq) or not audit.contains(node, int(seq), digest):
+            err.print(f"the recorded head {expect_head} is not in the chain: events were removed or rewritten")
+            raise typer.Exit(1)
+    if not result.ok:
+        err.print(f"audit trail BROKEN: {len(result.breaks)} fault(s) in {result.checked} events")
+        raise typer.Exit(1)
+    out.print(f"audit trail intact: {result.checked} events" + (f", head {head[0]}:{head[1]}" if head else ""))
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="NDJSON (one report per line) or a JSON object or array")],
+    key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of the submitting actor")],
+    batch_size: Annotated[int | None, typer.Option(help="reports per transaction")] = None,
+    acks: Annotated[bool, typer.Option(help="print 'ack N' after each committed batch (for supervisors)")] = False,
+) -> None:
+    """Submit reports from a file. Rejected lines are listed with their line number and field."""
+    node = _node(ctx)
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    with reporting():
+        actor = admin.authenticate(node, key)
+    with reporting(str(file)), files.progress(file, err) as advance:
+
+        def on_batch(r: report_service.BulkResult) -> None:
+            advance(r.lines)
+            if acks:
+                print(f"ack {r.accepted + r.duplicates}", flush=True)
+
+        result = report_service.ingest_lines(
+            node, actor, files.numbered_lines(file), batch_size=batch_size, on_batch=on_batch
+        )
+    for rej in result.rejected[:200]:
+        err.print(f"{file}:{rej.line}: {rej.pointer or '/'}: {rej.message}", markup=False, highlight=False)
+    if len(result.rejected) > 200:
+        err.print(f"... and {len(result.rejected) - 200} more rejected")
+    out.print(
+        f"{result.accepted} accepted, {result.duplicates} duplicates, {len({r.line for r in result.rejected})} rejected"
+    )
+    if result.rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="seed: the same seed gives the same world")] = 1,
+    reports: Annotated[int, typer.Option(help="how many reports to generate")] = 2000,
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for reports.ndjson and truth.json")] = Path("sim"),
+) -> None:
+    """Generate a synthetic world (neutral codes only) with its ground truth."""
+    from accord.simulate import generate
+
+    with files.counting_progress(reports, err, "generating") as advance:
+        summary = generate(seed, reports, out_dir, progress=advance)
+    out.print(f"wrote {summary.reports} reports to {out_dir}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="world seed")] = 7,
+    reports: Annotated[int, typer.Option(help="reports in the demo world")] = 2000,
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API after loading")] = True,
+) -> None:
+    """Set up a fresh demo node, load a synthetic world into it and serve it."""
+    from accord.cli.demo import run_demo
+
+    settings: Settings = ctx.obj
+    with reporting():
+        node, lines = run_demo(settings, seed, reports, out, err)
+    for line in lines:
+        out.print(line)
+    if serve_api:
+        import uvicorn
+
+        from accord.api.app import create_app
+
+        out.print(f"serving on http://127.0.0.1:{port}/docs  (Ctrl-C to stop)")
+        uvicorn.run(create_app(node), host="127.0.0.1", port=port, log_level="warning")
+
+
+def run() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except Invalid as exc:
+        print(f"accord: {exc.detail}", file=sys.stderr)
+        sys.exit(2)

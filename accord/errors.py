@@ -1,0 +1,94 @@
+"""Typed errors raised by the core and translated once by each adapter.
+
+    AccordError
+    ├── Invalid          input that breaks a rule; ``errors`` maps JSON pointers to messages
+    │   └── PayloadTooLarge
+    ├── Unauthenticated  no credential, or one that is unknown, expired or revoked
+    ├── Forbidden        a known actor whose roles do not allow the action
+    ├── NotFound         missing, or belonging to another organisation (never told apart)
+    ├── Conflict         the request contradicts stored state (idempotency key reuse, duplicates)
+    └── Unavailable      a dependency (database, peer) did not answer
+
+Why one tree: the API renders every one of these as RFC 9457 problem+json
+(``accord.api.problems``) and the CLI as a one-line message with an exit code
+(``accord.cli.exit``); nothing else needs to know about HTTP or terminals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "AccordError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "PayloadTooLarge",
+    "Unauthenticated",
+    "Unavailable",
+]
+
+
+class AccordError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code: str = "error"
+    title: str = "Error"
+    status: int = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Invalid(AccordError):
+    """Input that breaks a rule. ``errors`` maps a JSON pointer (``/subjects/0/value``) to a message."""
+
+    code = "invalid"
+    title = "Invalid input"
+    status = 422
+
+    def __init__(self, detail: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.errors: dict[str, str] = dict(errors or {})
+
+    @classmethod
+    def at(cls, pointer: str, message: str) -> Invalid:
+        return cls(f"{pointer or '/'}: {message}", {pointer: message})
+
+
+class PayloadTooLarge(Invalid):
+    code = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
+class Unauthenticated(AccordError):
+    code = "unauthenticated"
+    title = "Authentication required"
+    status = 401
+
+
+class Forbidden(AccordError):
+    code = "forbidden"
+    title = "Forbidden"
+    status = 403
+
+
+class NotFound(AccordError):
+    code = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class Conflict(AccordError):
+    code = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class Unavailable(AccordError):
+    code = "unavailable"
+    title = "Service unavailable"
+    status = 503

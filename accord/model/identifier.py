@@ -1,0 +1,138 @@
+"""Identifiers seen in reports, normalised on the way in so that the same account, address or number
+found by two organisations compares equal.
+
+Each kind has one small normaliser; ``Identifier.key`` is ``kind:normalised`` and is what search and
+(later) deconfliction compare.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Literal
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import phonenumbers
+from pydantic import Field, model_validator
+
+from accord.model.base import Inbound, UtcDatetime
+
+__all__ = ["Identifier", "IdentifierKind", "normalise"]
+
+
+class IdentifierKind(StrEnum):
+    account = "account"
+    email = "email"
+    phone = "phone"
+    ip = "ip"
+    device = "device"
+    payment = "payment"
+    url = "url"
+
+
+class Identifier(Inbound):
+    """One typed identifier. ``value`` is what the submitter saw; ``normalised`` is derived."""
+
+    kind: IdentifierKind
+    value: str = Field(min_length=1, max_length=2048)
+    service: str | None = Field(default=None, max_length=200, description="platform for accounts")
+    handle: str | None = Field(default=None, max_length=500, description="display handle for accounts")
+    region: str | None = Field(default=None, pattern="^[A-Z]{2}$", description="default region for phone numbers")
+    port: int | None = Field(default=None, ge=0, le=65535)
+    seen_at: UtcDatetime | None = None
+    instrument: Literal["iban", "card-token", "wallet"] | None = None
+    chain: str | None = Field(default=None, max_length=50, description="blockchain for wallet addresses")
+    normalised: str = ""
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Identifier:
+        object.__setattr__(self, "normalised", normalise(self))
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.normalised}"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_eid|igshid)$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise(ident: Identifier) -> str:
+    """The canonical form of ``ident.value``; raises ValueError (a field error) when it is not valid."""
+    v = ident.value
+    match ident.kind:
+        case IdentifierKind.email:
+            v = unicodedata.normalize("NFKC", v).casefold()
+            if not _EMAIL.match(v):
+                raise ValueError(f"not an e-mail address: {ident.value!r}")
+            return v
+        case IdentifierKind.phone:
+            try:
+                num = phonenumbers.parse(v, ident.region)
+            except phonenumbers.NumberParseException as exc:
+                raise ValueError(f"not a phone number: {exc}") from None
+            if not phonenumbers.is_valid_number(num):
+                raise ValueError("not a valid phone number for its region (give E.164 or a region)")
+            return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        case IdentifierKind.ip:
+            try:
+                return ipaddress.ip_address(v).compressed
+            except ValueError:
+                raise ValueError(f"not an IP address: {ident.value!r}") from None
+        case IdentifierKind.account:
+            if not ident.service:
+                raise ValueError("an account needs its service")
+            return f"{ident.service.casefold()}/{unicodedata.normalize('NFKC', v)}"
+        case IdentifierKind.device:
+            return re.sub(r"[\s:-]", "", v).lower()
+        case IdentifierKind.payment:
+            return _payment(ident)
+        case IdentifierKind.url:
+            return canonical_url(v)
+    raise ValueError(f"unknown identifier kind {ident.kind}")  # pragma: no cover - enum is closed
+
+
+def _payment(ident: Identifier) -> str:
+    if ident.instrument is None:
+        raise ValueError("a payment identifier needs its instrument (iban, card-token, wallet)")
+    v = ident.value
+    if ident.instrument == "iban":
+        v = re.sub(r"\s", "", v).upper()
+        if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", v):
+            raise ValueError("not an IBAN")
+        digits = "".join(str(int(c, 36)) for c in v[4:] + v[:4])
+        if int(digits) % 97 != 1:
+            raise ValueError("IBAN check digits do not match")
+        return f"iban/{v}"
+    if ident.instrument == "wallet":
+        if not ident.chain:
+            raise ValueError("a wallet address needs its chain")
+        chain = ident.chain.casefold()
+        # Hex addresses are case-insensitive (EIP-55 case is only a checksum); base58 ones are not.
+        return f"wallet/{chain}/{v.lower() if v.lower().startswith('0x') else v}"
+    return f"card-token/{v}"
+
+
+def canonical_url(raw: str) -> str:
+    """Scheme and host in lower case, default port and fragment dropped, tracking parameters removed,
+    percent-encoding made uniform. Query order is kept: it can carry meaning."""
+    parts = urlsplit(raw.strip())
+    if parts.scheme.lower() not in ("http", "https", "ftp") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {raw!r}")
+    scheme = parts.scheme.lower()
+    try:
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError(f"bad host in URL: {raw!r}") from None
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in URL: {raw!r}") from None
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
+    query = urlencode([(k, val) for k, val in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((scheme, netloc, path, query, ""))

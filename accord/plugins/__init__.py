@@ -1,0 +1,1 @@
+"""Plugin hook specifications (filled as extension points arrive)."""

@@ -1,0 +1,1 @@
+"""Safeguards: permissions, credentials, the audit chain and sealing."""

@@ -1,0 +1,74 @@
+"""API keys: ``accord_<key id>_<secret>``. Only an argon2id hash of the secret is stored.
+
+Why a key id in the token: the server finds the one credential row by id instead of trying a slow
+argon2 verification against every stored hash. Why a verified-secret cache: argon2 is deliberately
+slow (tens of ms); re-verifying it on every request would cap the API far below what intake needs.
+The cache holds a SHA-256 of secrets already verified, never the secret, and revocation or expiry is
+still checked against the stored row on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+__all__ = ["KeyVerifier", "ParsedKey", "hash_secret", "new_secret", "parse_key"]
+
+PREFIX = "accord"
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    key_id: str
+    secret: str
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def format_key(key_id: str, secret: str) -> str:
+    return f"{PREFIX}_{key_id}_{secret}"
+
+
+def parse_key(token: str) -> ParsedKey | None:
+    parts = token.split("_", 3)
+    # key ids look like key_<ULID>, so the token is accord_key_<ULID>_<secret>
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] != "key" or not parts[2] or not parts[3]:
+        return None
+    return ParsedKey(f"key_{parts[2]}", parts[3])
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+class KeyVerifier:
+    def __init__(self) -> None:
+        self._verified: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, key_id: str, secret: str, stored_hash: str) -> bool:
+        digest = hashlib.sha256(f"{key_id}\0{secret}\0{stored_hash}".encode()).digest()
+        with self._lock:
+            known = self._verified.get(key_id)
+        if known is not None and hmac.compare_digest(known, digest):
+            return True
+        try:
+            _hasher.verify(stored_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+        with self._lock:
+            self._verified[key_id] = digest
+        return True
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            self._verified.pop(key_id, None)

@@ -1,0 +1,56 @@
+"""Sealing: fields that may hold personal data are encrypted at rest with AES-256-GCM.
+
+Each record gets its own data key, wrapped by the node's sealing key, and the record id is bound in
+as associated data so a sealed blob cannot be moved to another record. Opening is deliberately not
+offered here: it needs a warrant and custodians' approval (the custody and safeguards work).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = ["Sealer", "load_or_create_key"]
+
+_VERSION = b"\x01"
+
+
+class Sealer:
+    def __init__(self, node_key: bytes) -> None:
+        if len(node_key) != 32:
+            raise ValueError("the sealing key must be 32 bytes")
+        self._wrap = AESGCM(node_key)
+
+    def seal(self, plaintext: bytes, record_id: str) -> bytes:
+        aad = record_id.encode()
+        data_key = AESGCM.generate_key(bit_length=256)
+        wrap_nonce, nonce = os.urandom(12), os.urandom(12)
+        wrapped = self._wrap.encrypt(wrap_nonce, data_key, aad)
+        body = AESGCM(data_key).encrypt(nonce, plaintext, aad)
+        return _VERSION + wrap_nonce + wrapped + nonce + body
+
+    def _open(self, blob: bytes, record_id: str) -> bytes:
+        """Decrypt; reserved for the warrant-gated opening path and for tests of this module."""
+        if blob[:1] != _VERSION:
+            raise ValueError("unknown sealed-blob version")
+        aad = record_id.encode()
+        wrap_nonce, wrapped, nonce, body = blob[1:13], blob[13:61], blob[61:73], blob[73:]
+        data_key = self._wrap.decrypt(wrap_nonce, wrapped, aad)
+        return AESGCM(data_key).decrypt(nonce, body, aad)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the node sealing key, creating it (mode 0600) on first use."""
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise ValueError(f"{path}: sealing key must be exactly 32 bytes")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = AESGCM.generate_key(bit_length=256)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

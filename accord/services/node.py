@@ -1,0 +1,37 @@
+"""The running node: settings, database, clock, id factory, vocabularies, sealing key, key cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accord.clock import Clock, SystemClock
+from accord.ids import IdFactory, UlidFactory
+from accord.safeguards.apikeys import KeyVerifier
+from accord.safeguards.seal import Sealer, load_or_create_key
+from accord.settings import Settings
+from accord.store.db import Database
+from accord.vocab import Vocabularies, load
+
+__all__ = ["Node", "open_node"]
+
+
+@dataclass
+class Node:
+    settings: Settings
+    db: Database
+    sealer: Sealer
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdFactory = field(default_factory=UlidFactory)
+    vocab: Vocabularies = field(default_factory=load)
+    keys: KeyVerifier = field(default_factory=KeyVerifier)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_node(
+    settings: Settings, *, clock: Clock | None = None, ids: IdFactory | None = None, schema: str | None = None
+) -> Node:
+    db = Database(settings.database_url, schema=schema)
+    sealer = Sealer(load_or_create_key(settings.seal_key_file))
+    return Node(settings=settings, db=db, sealer=sealer, clock=clock or SystemClock(), ids=ids or UlidFactory())

@@ -1,0 +1,264 @@
+"""Report intake (single and bulk), reading, listing and identifier search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from accord.errors import AccordError, Conflict, Invalid
+from accord.ids import ReportId
+from accord.intake.prepare import Prepared, prepare
+from accord.model.identifier import Identifier
+from accord.model.organisation import Actor
+from accord.model.parse import parse_json
+from accord.model.report import Report, ReportIn
+from accord.safeguards.policy import Action
+from accord.services.audit import authorize, draft
+from accord.services.node import Node
+from accord.store import audit as audit_store
+from accord.store import reports as store
+from accord.store.errors import DuplicateKey
+from accord.store.reports import ReportFilter, StoredReport
+
+__all__ = [
+    "BulkResult",
+    "Page",
+    "Rejection",
+    "Submission",
+    "get",
+    "ingest_lines",
+    "list_page",
+    "search_identifier",
+    "submit",
+]
+
+
+@dataclass(frozen=True)
+class Submission:
+    report: Report
+    created: bool
+
+
+def _stored(node: Node, actor: Actor, p: Prepared) -> StoredReport:
+    rid = ReportId(node.ids("rpt"))
+    rin = p.report_in
+    report = Report(
+        id=rid,
+        org_id=actor.org_id,
+        submitted_by=actor.id,
+        external_id=rin.external_id,
+        source=rin.source,
+        received_at=rin.received_at,
+        ingested_at=node.clock.now(),
+        incident_type=rin.incident_type,
+        urgency=rin.urgency,
+        urgent=p.urgent,
+        score=p.score,
+        marking=rin.marking,
+        location=rin.location,
+        subjects=p.public_subjects,
+        media=rin.media,
+        sealed=p.sealed_pointers,
+        digest=p.digest,
+    )
+    blob = node.sealer.seal(p.sealed_payload, rid) if p.sealed_payload is not None else None
+    return StoredReport(report, blob, p.identifier_keys)
+
+
+def _create_draft(node: Node, actor: Actor, r: Report, request_id: str | None) -> audit_store.AuditDraft:
+    return draft(
+        node,
+        actor,
+        "report.create",
+        "report",
+        r.id,
+        request_id=request_id,
+        detail={"incident_type": r.incident_type, "urgent": r.urgent},
+    )
+
+
+def submit(
+    node: Node, actor: Actor, rin: ReportIn, *, idempotency_key: str | None = None, request_id: str | None = None
+) -> Submission:
+    """Store one report. Re-sending the same content (same external id or same idempotency key) returns the
+    stored report instead of a duplicate; the same key or external id with other content is a Conflict."""
+    authorize(node, actor, Action.report_create, request_id)
+    p = prepare(rin, node.vocab)
+    for attempt in (1, 2):
+        try:
+            return _submit_once(node, actor, p, idempotency_key, request_id)
+        except DuplicateKey:
+            # Another transaction stored the same key or external id between our check and insert
+            # (PostgreSQL); on the second pass the lookups find it and answer as a replay or conflict.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _submit_once(node: Node, actor: Actor, p: Prepared, idem_key: str | None, request_id: str | None) -> Submission:
+    with node.db.write() as conn:
+        if idem_key is not None:
+            prior = store.idempotency_lookup(conn, actor, idem_key)
+            if prior is not None:
+                if prior[0] != p.digest:
+                    raise Conflict("this Idempotency-Key was used with a different request body")
+                return Submission(store.get(conn, actor, prior[1]), created=False)
+        ext = p.report_in.external_id
+        if ext is not None:
+            existing = store.existing_by_external_id(conn, actor, [ext]).get(ext)
+            if existing is not None:
+                if existing[1] != p.digest:
+                    raise Conflict(f"external_id {ext!r} was already submitted with different content")
+                if idem_key is not None:
+                    store.insert_idempotency(conn, actor, idem_key, p.digest, existing[0], node.clock.now())
+                return Submission(store.get(conn, actor, existing[0]), created=False)
+        item = _stored(node, actor, p)
+        store.insert_many(conn, [item])
+        if idem_key is not None:
+            store.insert_idempotency(conn, actor, idem_key, p.digest, item.report.id, node.clock.now())
+        audit_store.append(conn, [_create_draft(node, actor, item.report, request_id)])
+        return Submission(item.report, created=True)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    pointer: str
+    message: str
+
+
+@dataclass
+class BulkResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    lines: int = 0
+
+
+def _rejections(line: int, exc: AccordError) -> list[Rejection]:
+    if isinstance(exc, Invalid) and exc.errors:
+        return [Rejection(line, ptr, msg) for ptr, msg in exc.errors.items()]
+    return [Rejection(line, "", exc.detail)]
+
+
+def ingest_lines(
+    node: Node,
+    actor: Actor,
+    lines: Iterable[tuple[int, bytes | str]],
+    *,
+    request_id: str | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[BulkResult], None] | None = None,
+) -> BulkResult:
+    """Bulk intake of NDJSON lines ``(line number, text)``.
+
+    Valid lines are committed in batches, each batch in one transaction with its audit events, so a
+    crash loses at most the batch in flight and never leaves half a report. Invalid lines are reported
+    with their line number and field and do not stop the others. ``on_batch`` runs after each commit:
+    what it sees is durable (the CLI prints it as the acknowledgement).
+    """
+    authorize(node, actor, Action.report_create, request_id)
+    size = batch_size or node.settings.bulk_batch_size
+    result = BulkResult()
+    batch: list[tuple[int, Prepared]] = []
+    for number, text in lines:
+        if not text.strip():
+            continue
+        result.lines += 1
+        try:
+            batch.append((number, prepare(parse_json(ReportIn, text), node.vocab)))
+        except AccordError as exc:
+            result.rejected.extend(_rejections(number, exc))
+        if len(batch) >= size:
+            _commit_batch(node, actor, batch, result, request_id)
+            batch = []
+            if on_batch:
+                on_batch(result)
+    if batch:
+        _commit_batch(node, actor, batch, result, request_id)
+    if on_batch:
+        on_batch(result)
+    return result
+
+
+def _commit_batch(
+    node: Node, actor: Actor, batch: list[tuple[int, Prepared]], result: BulkResult, request_id: str | None
+) -> None:
+    with node.db.write() as conn:
+        ext_ids = [p.report_in.external_id for _, p in batch if p.report_in.external_id is not None]
+        seen = store.existing_by_external_id(conn, actor, ext_ids) if ext_ids else {}
+        fresh: list[StoredReport] = []
+        for number, p in batch:
+            ext = p.report_in.external_id
+            if ext is not None and ext in seen:
+                if seen[ext][1] == p.digest:
+                    result.duplicates += 1
+                else:
+                    result.rejected.append(
+                        Rejection(
+                            number, "/external_id", f"external_id {ext!r} was already submitted with different content"
+                        )
+                    )
+                continue
+            item = _stored(node, actor, p)
+            if ext is not None:
+                seen[ext] = (item.report.id, p.digest)
+            fresh.append(item)
+        store.insert_many(conn, fresh)
+        audit_store.append(conn, [_create_draft(node, actor, i.report, request_id) for i in fresh])
+    result.accepted += len(fresh)
+
+
+def get(node: Node, actor: Actor, report_id: str, request_id: str | None = None) -> Report:
+    authorize(node, actor, Action.report_read, request_id)
+    with node.db.write() as conn:
+        report = store.get(conn, actor, report_id)
+        audit_store.append(conn, [draft(node, actor, "report.read", "report", report.id, request_id=request_id)])
+    return report
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Report]
+    next_cursor: str | None
+
+
+def list_page(
+    node: Node, actor: Actor, f: ReportFilter, cursor: str | None, limit: int, request_id: str | None = None
+) -> Page:
+    authorize(node, actor, Action.report_read, request_id)
+    limit = max(1, min(limit, node.settings.page_size_max))
+    with node.db.write() as conn:
+        items = store.page(conn, actor, f, cursor, limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        audit_store.append(
+            conn,
+            [draft(node, actor, "report.list", "report", request_id=request_id, detail={"ids": [r.id for r in items]})],
+        )
+    return Page(items, items[-1].id if more else None)
+
+
+def search_identifier(
+    node: Node, actor: Actor, ident: Identifier, limit: int = 100, request_id: str | None = None
+) -> list[Report]:
+    """Reports of the caller's organisation holding this identifier, compared in normalised form."""
+    authorize(node, actor, Action.identifier_search, request_id)
+    limit = max(1, min(limit, node.settings.page_size_max))
+    with node.db.write() as conn:
+        ids = store.search_identifier(conn, actor, ident.key, limit)
+        found = store.get_many(conn, actor, ids)
+        audit_store.append(
+            conn,
+            [
+                draft(
+                    node,
+                    actor,
+                    "identifier.search",
+                    "identifier",
+                    request_id=request_id,
+                    detail={"kind": ident.kind.value, "hits": len(ids), "ids": ids},
+                )
+            ],
+        )
+    return [found[i] for i in ids]

@@ -1,0 +1,41 @@
+"""Node configuration, read from ``ACCORD_*`` environment variables with safe embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("accord-data")
+    database_url: str = ""
+    max_body_bytes: int = 1 << 20
+    max_bulk_bytes: int = 1 << 30
+    bulk_batch_size: int = 1000
+    page_size_max: int = 500
+    seal_key_file: Path = field(default=Path())
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'accord.db'}")
+        if self.seal_key_file == Path():
+            object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
+
+    @classmethod
+    def from_env(
+        cls, env: dict[str, str] | None = None, *, data_dir: Path | None = None, database_url: str | None = None
+    ) -> Settings:
+        """Settings from the environment; explicit arguments (command-line options) win over it."""
+        env = dict(os.environ) if env is None else env
+        return cls(
+            data_dir=data_dir or Path(env.get("ACCORD_DATA_DIR", "accord-data")),
+            database_url=database_url or env.get("ACCORD_DATABASE_URL", ""),
+            max_body_bytes=int(env.get("ACCORD_MAX_BODY_BYTES", 1 << 20)),
+            max_bulk_bytes=int(env.get("ACCORD_MAX_BULK_BYTES", 1 << 30)),
+            bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
+            seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
+        )

@@ -1,0 +1,118 @@
+"""The audit table: appended in the same transaction as the action it records, read by auditors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text
+
+from accord.model.audit import AuditEvent
+from accord.safeguards.audit_chain import GENESIS, event_hash
+from accord.store.schema import audit_events
+
+__all__ = ["AuditDraft", "AuditQuery", "append", "iterate", "query"]
+
+_LOCK_KEY = 0x0ACC0D  # PostgreSQL advisory lock serialising appends to the one chain
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    at: datetime
+    actor_id: str | None
+    org_id: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    request_id: str | None
+    outcome: str = "success"
+    detail: dict[str, Any] | None = None
+
+
+def append(conn: Connection, drafts: Sequence[AuditDraft]) -> None:
+    if not drafts:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    head = conn.execute(
+        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    rows = []
+    for d in drafts:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "at": d.at,
+            "actor_id": d.actor_id,
+            "org_id": d.org_id,
+            "action": d.action,
+            "object_type": d.object_type,
+            "object_id": d.object_id,
+            "request_id": d.request_id,
+            "outcome": d.outcome,
+            "detail": d.detail or {},
+        }
+        digest = event_hash(prev, fields)
+        rows.append({**fields, "prev_hash": prev, "hash": digest})
+        prev = digest
+    conn.execute(insert(audit_events), rows)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor_id: str | None = None
+    action: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _event(row: Any) -> AuditEvent:
+    return AuditEvent.model_validate(row._mapping)
+
+
+def query(conn: Connection, org_id: str, q: AuditQuery, after: int | None, limit: int) -> list[AuditEvent]:
+    """Events of one organisation: an auditor sees the trail of their own organisation only."""
+    s = select(audit_events).where(audit_events.c.org_id == org_id)
+    if q.actor_id:
+        s = s.where(audit_events.c.actor_id == q.actor_id)
+    if q.action:
+        s = s.where(audit_events.c.action == q.action)
+    if q.object_id:
+        s = s.where(audit_events.c.object_id == q.object_id)
+    if q.since:
+        s = s.where(audit_events.c.at >= q.since)
+    if q.until:
+        s = s.where(audit_events.c.at < q.until)
+    if after is not None:
+        s = s.where(audit_events.c.seq > after)
+    return [_event(r) for r in conn.execute(s.order_by(audit_events.c.seq).limit(limit))]
+
+
+def iterate(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every event of the node in chain order, for verification."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(audit_events).where(audit_events.c.seq > last).order_by(audit_events.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for r in rows:
+            yield dict(r._mapping)
+        last = rows[-1].seq
+
+
+def head(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(
+        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else (int(row.seq), str(row.hash))
+
+
+def hash_at(conn: Connection, seq: int) -> str | None:
+    row = conn.execute(select(audit_events.c.hash).where(audit_events.c.seq == seq)).first()
+    return None if row is None else str(row.hash)

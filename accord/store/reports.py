@@ -1,0 +1,196 @@
+"""Reports, their identifier index and idempotency keys, always scoped to the caller's organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Text, cast, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from accord.errors import NotFound
+from accord.ids import ReportId
+from accord.model.media import Media
+from accord.model.organisation import Actor
+from accord.model.report import Location, Report, Subject
+from accord.store.errors import DuplicateKey
+from accord.store.schema import idempotency_keys, report_identifiers, reports
+
+__all__ = [
+    "ReportFilter",
+    "StoredReport",
+    "existing_by_external_id",
+    "get",
+    "get_many",
+    "idempotency_lookup",
+    "insert_idempotency",
+    "insert_many",
+    "page",
+    "search_identifier",
+]
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """A report ready to insert: the public model, its sealed blob and its index keys."""
+
+    report: Report
+    sealed_blob: bytes | None
+    identifier_keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+    incident_type: str | None = None
+    urgency: str | None = None
+    urgent: bool | None = None
+    source: str | None = None
+
+
+def _row(r: Report, blob: bytes | None) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "org_id": r.org_id,
+        "submitted_by": r.submitted_by,
+        "external_id": r.external_id,
+        "source": r.source,
+        "received_at": r.received_at,
+        "ingested_at": r.ingested_at,
+        "incident_type": r.incident_type,
+        "urgency": r.urgency,
+        "urgent": r.urgent,
+        "score": r.score,
+        "marking": r.marking,
+        "location": r.location.model_dump(mode="json", exclude_none=True),
+        "subjects": [s.model_dump(mode="json", exclude_none=True, exclude_defaults=False) for s in r.subjects],
+        "media": [m.model_dump(mode="json", exclude_none=True) for m in r.media],
+        "sealed": blob,
+        "sealed_fields": r.sealed,
+        "digest": r.digest,
+    }
+
+
+def _report(row: Any) -> Report:
+    return Report(
+        id=row.id,
+        org_id=row.org_id,
+        submitted_by=row.submitted_by,
+        external_id=row.external_id,
+        source=row.source,
+        received_at=row.received_at,
+        ingested_at=row.ingested_at,
+        incident_type=row.incident_type,
+        urgency=row.urgency,
+        urgent=row.urgent,
+        score=row.score,
+        marking=row.marking,
+        location=Location.model_validate(row.location),
+        subjects=[Subject.model_validate(s) for s in row.subjects],
+        media=[Media.model_validate(m) for m in row.media],
+        sealed=row.sealed_fields,
+        digest=row.digest,
+    )
+
+
+_PUBLIC = [c for c in reports.c if c.name != "sealed"]
+
+
+def insert_many(conn: Connection, items: Sequence[StoredReport]) -> None:
+    if not items:
+        return
+    try:
+        conn.execute(insert(reports), [_row(i.report, i.sealed_blob) for i in items])
+    except IntegrityError as exc:
+        raise DuplicateKey(str(exc.orig)) from exc
+    keys = [
+        {"report_id": i.report.id, "key": k, "org_id": i.report.org_id}
+        for i in items
+        for k in sorted(i.identifier_keys)
+    ]
+    if keys:
+        conn.execute(insert(report_identifiers), keys)
+
+
+def get(conn: Connection, actor: Actor, report_id: str) -> Report:
+    row = conn.execute(select(*_PUBLIC).where(reports.c.id == report_id, reports.c.org_id == actor.org_id)).first()
+    if row is None:
+        raise NotFound(f"no report {report_id}")
+    return _report(row)
+
+
+def get_many(conn: Connection, actor: Actor, report_ids: Iterable[str]) -> dict[str, Report]:
+    ids = list(set(report_ids))
+    out: dict[str, Report] = {}
+    for start in range(0, len(ids), 500):
+        q = select(*_PUBLIC).where(reports.c.org_id == actor.org_id, reports.c.id.in_(ids[start : start + 500]))
+        out.update((r.id, _report(r)) for r in conn.execute(q))
+    return out
+
+
+def existing_by_external_id(conn: Connection, actor: Actor, external_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """external_id → (report id, digest) for those already stored in the caller's organisation."""
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start : start + 500]
+        q = select(reports.c.external_id, reports.c.id, reports.c.digest).where(
+            reports.c.org_id == actor.org_id, reports.c.external_id.in_(chunk)
+        )
+        out.update((r.external_id, (r.id, r.digest)) for r in conn.execute(q))
+    return out
+
+
+def page(conn: Connection, actor: Actor, f: ReportFilter, after: str | None, limit: int) -> list[Report]:
+    q = select(*_PUBLIC).where(reports.c.org_id == actor.org_id)
+    if after:
+        q = q.where(reports.c.id > after)
+    if f.received_after:
+        q = q.where(reports.c.received_at >= f.received_after)
+    if f.received_before:
+        q = q.where(reports.c.received_at < f.received_before)
+    if f.incident_type:
+        q = q.where(reports.c.incident_type == f.incident_type)
+    if f.source:
+        q = q.where(reports.c.source == f.source)
+    if f.urgent is not None:
+        q = q.where(reports.c.urgent == f.urgent)
+    if f.urgency:
+        # codes are vocabulary-checked, so a quoted substring match on the JSON array is exact
+        q = q.where(cast(reports.c.urgency, Text).contains(f'"{f.urgency}"'))
+    return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
+
+
+def search_identifier(conn: Connection, actor: Actor, key: str, limit: int) -> list[ReportId]:
+    q = (
+        select(report_identifiers.c.report_id)
+        .where(report_identifiers.c.org_id == actor.org_id, report_identifiers.c.key == key)
+        .order_by(report_identifiers.c.report_id)
+        .limit(limit)
+    )
+    return [ReportId(r.report_id) for r in conn.execute(q)]
+
+
+def idempotency_lookup(conn: Connection, actor: Actor, key: str) -> tuple[str, str] | None:
+    """(request digest, report id) stored under this key for the caller's organisation."""
+    row = conn.execute(
+        select(idempotency_keys.c.request_digest, idempotency_keys.c.report_id).where(
+            idempotency_keys.c.org_id == actor.org_id, idempotency_keys.c.key == key
+        )
+    ).first()
+    return None if row is None else (row.request_digest, row.report_id)
+
+
+def insert_idempotency(
+    conn: Connection, actor: Actor, key: str, request_digest: str, report_id: str, at: datetime
+) -> None:
+    try:
+        conn.execute(
+            insert(idempotency_keys).values(
+                org_id=actor.org_id, key=key, request_digest=request_digest, report_id=report_id, created_at=at
+            )
+        )
+    except IntegrityError as exc:
+        raise DuplicateKey(str(exc.orig)) from exc

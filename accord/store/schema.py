@@ -1,0 +1,184 @@
+"""The relational schema, one definition for SQLite and PostgreSQL. Alembic migrations build it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from accord.store.types import UtcDateTime
+
+__all__ = [
+    "actors",
+    "agreements",
+    "audit_events",
+    "case_reports",
+    "cases",
+    "credentials",
+    "idempotency_keys",
+    "metadata",
+    "organisations",
+    "report_identifiers",
+    "reports",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(40)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("operator", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+actors = Table(
+    "actors",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("actor_id", ID, ForeignKey("actors.id"), nullable=False, index=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("secret_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("submitted_by", ID, ForeignKey("actors.id"), nullable=False),
+    Column("external_id", String(200)),
+    Column("source", String(40), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    Column("incident_type", String(60), nullable=False),
+    Column("urgency", JSON, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("location", JSON, nullable=False),
+    Column("subjects", JSON, nullable=False),
+    Column("media", JSON, nullable=False),
+    Column("sealed", LargeBinary),
+    Column("sealed_fields", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    UniqueConstraint("org_id", "external_id"),
+    Index(None, "org_id", "received_at"),
+    Index(None, "org_id", "incident_type"),
+)
+
+report_identifiers = Table(
+    "report_identifiers",
+    metadata,
+    Column("report_id", ID, ForeignKey("reports.id"), primary_key=True),
+    Column("key", String(2100), primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Index(None, "org_id", "key"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("org_id", ID, ForeignKey("organisations.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_digest", String(64), nullable=False),
+    Column("report_id", ID, ForeignKey("reports.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+case_reports = Table(
+    "case_reports",
+    metadata,
+    Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
+    Column("report_id", ID, ForeignKey("reports.id"), primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("linked_at", UtcDateTime, nullable=False),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("parties", JSON, nullable=False),
+    Column("purposes", JSON, nullable=False),
+    Column("legal_bases", JSON, nullable=False),
+    Column("max_marking", String(20), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("onward_sharing", Boolean, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+agreement_parties = Table(
+    "agreement_parties",
+    metadata,
+    Column("agreement_id", ID, ForeignKey("agreements.id"), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), primary_key=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", ID),
+    Column("org_id", ID, index=True),
+    Column("action", String(60), nullable=False),
+    Column("object_type", String(40)),
+    Column("object_id", ID, index=True),
+    Column("request_id", String(64)),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
