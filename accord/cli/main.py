@@ -28,8 +28,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(audit_app, name="audit")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = Console(soft_wrap=True, highlight=False)
 
 
 @app.callback()

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import rfc8785
+import orjson
 
-__all__ = ["GENESIS", "ChainBreak", "event_hash", "verify_chain"]
+__all__ = ["GENESIS", "ChainBreak", "canonical", "event_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -31,16 +31,23 @@ HASHED_FIELDS = (
 )
 
 
-def _canonical(fields: Mapping[str, Any]) -> bytes:
+def canonical(fields: Mapping[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of the hashed fields.
+
+    Why orjson and not a general RFC 8785 encoder: audit fields hold only strings, integers, booleans,
+    null and nested objects of those (no floats), and for those values orjson with sorted keys emits
+    exactly the RFC 8785 bytes (a test checks this against the ``rfc8785`` package) at a tenth of the cost,
+    which matters because every write appends an event.
+    """
     body = {}
     for name in HASHED_FIELDS:
         value = fields[name]
         body[name] = value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
-    return rfc8785.dumps(body)
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
 def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + _canonical(fields)).hexdigest()
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(fields)).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 __all__ = ["Database"]
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -45,11 +50,19 @@ class Database:
             self.writer = self._sqlite_engine(pool_size=1, immediate=True)
             self.reader = self._sqlite_engine(pool_size=8, immediate=False)
         elif self.dialect == "postgresql":
-            connect_args: dict[str, Any] = {}
+            # No automatic server-side prepares: a prepared generic plan for `external_id IN (500 params)`
+            # degrades to a sequential scan once the table grows (measured: 245 ms per lookup at 20k rows).
+            connect_args: dict[str, Any] = {"prepare_threshold": None}
             if schema:
                 connect_args["options"] = f"-csearch_path={schema}"
             self.writer = create_engine(
-                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+                self.url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                connect_args=connect_args,
+                json_serializer=_json,
+                json_deserializer=orjson.loads,
             )
             self.reader = self.writer
         else:
@@ -63,6 +76,8 @@ class Database:
             max_overflow=0,
             pool_timeout=60,
             connect_args={"check_same_thread": False},
+            json_serializer=_json,
+            json_deserializer=orjson.loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
