@@ -57,6 +57,12 @@ class Invalid(AccordError):
     def at(cls, pointer: str, message: str) -> Invalid:
         return cls(f"{pointer or '/'}: {message}", {pointer: message})
 
+    def within(self, prefix: str) -> Invalid:
+        """The same error for a document nested at ``prefix`` in a larger one (``/organisation``)."""
+        errors = {f"{prefix}{p}": m for p, m in self.errors.items()}
+        first = next(iter(errors), prefix)
+        return type(self)(f"{first}: {self.errors.get(first[len(prefix) :], self.detail)}", errors)
+
 
 class PayloadTooLarge(Invalid):
     code = "payload-too-large"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,9 +17,12 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_NUMERIC = re.compile(r"^\s*[+-]?\d+(\.\d+)?\s*$")
+
+
 def _no_numbers(value: object) -> object:
-    # pydantic would read 5 as 1970-01-01T00:00:05Z; a number from a partner is a bug, not a time
-    if isinstance(value, int | float):
+    # pydantic would read 5 or "5" as 1970-01-01T00:00:05Z; a number from a partner is a bug, not a time
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.match(value)):
         raise ValueError("timestamp must be an ISO 8601 string with a time zone")
     return value
 

@@ -13,7 +13,7 @@ import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
 from pydantic import Field, model_validator
@@ -128,20 +128,37 @@ def _payment(ident: Identifier) -> str:
 @lru_cache(maxsize=1 << 16)
 def canonical_url(raw: str) -> str:
     """Scheme and host in lower case, default port and fragment dropped, tracking parameters removed,
-    percent-encoding made uniform. Query order is kept: it can carry meaning."""
+    percent-encoding made uniform (RFC 3986 section 6.2.2). Query order is kept: it can carry meaning."""
     parts = urlsplit(raw.strip())
     if parts.scheme.lower() not in ("http", "https", "ftp") or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {raw!r}")
+        raise ValueError(f"not an absolute http(s) or ftp URL: {raw!r}")
     scheme = parts.scheme.lower()
     try:
-        host = parts.hostname.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise ValueError(f"bad host in URL: {raw!r}") from None
-    try:
+        if ":" in parts.hostname:  # an IPv6 literal keeps its brackets
+            host = f"[{ipaddress.IPv6Address(parts.hostname).compressed}]"
+        else:
+            host = parts.hostname.encode("idna").decode("ascii").lower()
         port = parts.port
-    except ValueError:
-        raise ValueError(f"bad port in URL: {raw!r}") from None
+    except (UnicodeError, ValueError):
+        raise ValueError(f"bad host or port in URL: {raw!r}") from None
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    path = quote(unquote(parts.path or "/"), safe="/:@!$&'()*+,;=-._~")
+    path = _normalise_escapes(parts.path or "/")
     query = urlencode([(k, val) for k, val in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalise_escapes(path: str) -> str:
+    """Decode escapes of unreserved characters only (``%7E`` → ``~``) and upper-case the rest: decoding
+    ``%2F`` would turn one path segment into two and make different URLs compare equal."""
+    out = []
+    for piece in _ESCAPE.split(path):
+        if _ESCAPE.fullmatch(piece):
+            ch = chr(int(piece[1:], 16))
+            out.append(ch if ch in _UNRESERVED else piece.upper())
+        else:
+            out.append(quote(piece, safe="/:@!$&'()*+,;=-._~"))
+    return "".join(out)

@@ -57,10 +57,13 @@ class Vocabularies:
 
 def _parse(name: str, text: str) -> Vocabulary:
     doc = yaml.safe_load(text)
-    if not isinstance(doc, dict) or not isinstance(doc.get("version"), int) or not isinstance(doc.get("codes"), dict):
+    if not isinstance(doc, dict) or type(doc.get("version")) is not int or not isinstance(doc.get("codes"), dict):
         raise ValueError(f"vocabulary {name}: needs an integer 'version' and a 'codes' mapping")
     terms: dict[str, Term] = {}
     for code, spec in doc["codes"].items():
+        if not isinstance(code, str):
+            # YAML reads an unquoted NO as false and 01 as 1: quote such codes
+            raise ValueError(f"vocabulary {name}: code {code!r} is not a string (quote it in the YAML)")
         if isinstance(spec, str):
             terms[str(code)] = Term(str(code), spec)
         elif isinstance(spec, dict) and isinstance(spec.get("label"), str):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from accord.api.deps import CurrentActor, NodeDep, RequestId
+from accord.errors import Invalid
 from accord.model.organisation import Credential, CredentialIn, Organisation, OrganisationIn
 from accord.services import admin as service
 
@@ -37,7 +38,10 @@ def list_organisations(actor: CurrentActor, node: NodeDep, rid: RequestId) -> li
 def create_organisation(
     body: NewOrganisation, actor: CurrentActor, node: NodeDep, rid: RequestId
 ) -> CreatedOrganisation:
-    org, issued = service.create_org(node, actor, body.organisation, body.admin, rid)
+    try:
+        org, issued = service.create_org(node, actor, body.organisation, body.admin, rid)
+    except Invalid as exc:
+        raise exc.within("/organisation") from None
     admin = IssuedCredential(credential=issued.credential, token=issued.token) if issued else None
     return CreatedOrganisation(organisation=org, admin=admin)
 

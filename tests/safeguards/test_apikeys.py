@@ -1,0 +1,136 @@
+"""API key tokens, argon2id hashing and the verified-secret cache (``accord/safeguards/apikeys.py``)."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accord.ids import UlidFactory
+from accord.safeguards import apikeys
+from accord.safeguards.apikeys import KeyVerifier, ParsedKey, format_key, hash_secret, new_secret, parse_key
+
+KEY_ID = "key_01KAXN5V2M3Q4R5S6T7V8W9X0Y"
+
+
+def test_format_parse_round_trip() -> None:
+    key_id, secret = UlidFactory()("key"), new_secret()
+    token = format_key(key_id, secret)
+    assert token.startswith("accord_key_")
+    assert parse_key(token) == ParsedKey(key_id, secret)
+
+
+@given(secret=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1))
+def test_round_trip_for_any_url_safe_secret(secret: str) -> None:
+    # token_urlsafe secrets may hold "_" anywhere, including first and last
+    assert parse_key(format_key(KEY_ID, secret)) == ParsedKey(KEY_ID, secret)
+
+
+def test_new_secrets_are_long_and_distinct() -> None:
+    secrets = {new_secret() for _ in range(50)}
+    assert len(secrets) == 50
+    assert all(len(s) >= 40 for s in secrets)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "accord",
+        "accord_",
+        "accord_key",
+        "accord_key_",
+        "accord_key__secret",  # empty key id
+        f"accord_{KEY_ID}_",  # empty secret
+        f"accord_{KEY_ID}",  # no secret at all
+        f"other_{KEY_ID}_secret",
+        f"Accord_{KEY_ID}_secret",
+        "accord_kee_01KAXN5V2M3Q4R5S6T7V8W9X0Y_secret",
+        f"Bearer accord_{KEY_ID}_secret",
+        f"{KEY_ID}_secret",
+    ],
+)
+def test_malformed_tokens_parse_to_none(token: str) -> None:
+    assert parse_key(token) is None
+
+
+def test_hash_is_argon2id_and_does_not_contain_the_secret() -> None:
+    secret = new_secret()
+    digest = hash_secret(secret)
+    assert digest.startswith("$argon2id$")
+    assert secret not in digest
+    assert hash_secret(secret) != digest  # salted
+    assert PasswordHasher().verify(digest, secret)
+
+
+@pytest.fixture(scope="module")
+def stored() -> tuple[str, str]:
+    secret = new_secret()
+    return secret, hash_secret(secret)
+
+
+def test_verify_true_and_false(stored: tuple[str, str]) -> None:
+    secret, digest = stored
+    v = KeyVerifier()
+    assert v.verify(KEY_ID, secret, digest) is True
+    assert KeyVerifier().verify(KEY_ID, secret + "x", digest) is False
+    assert KeyVerifier().verify(KEY_ID, "", digest) is False
+    assert KeyVerifier().verify(KEY_ID, secret, "not-a-hash") is False
+
+
+def test_cache_does_not_accept_a_wrong_secret_after_a_right_one(stored: tuple[str, str]) -> None:
+    secret, digest = stored
+    v = KeyVerifier()
+    assert v.verify(KEY_ID, secret, digest)
+    assert v.verify(KEY_ID, secret, digest)  # cached
+    assert not v.verify(KEY_ID, secret[:-1], digest)
+    assert not v.verify(KEY_ID, "wrong", digest)
+    other_hash = hash_secret("another secret")
+    assert not v.verify(KEY_ID, secret, other_hash)  # the cache is bound to the stored hash
+    assert v.verify(KEY_ID, secret, digest)
+
+
+def test_a_wrong_secret_does_not_poison_the_cache(stored: tuple[str, str]) -> None:
+    secret, digest = stored
+    v = KeyVerifier()
+    assert not v.verify(KEY_ID, "wrong", digest)
+    assert v.verify(KEY_ID, secret, digest)
+
+
+class CountingHasher:
+    def __init__(self) -> None:
+        self.calls = 0
+        self._real = PasswordHasher()
+
+    def verify(self, digest: str, secret: str) -> bool:
+        self.calls += 1
+        return self._real.verify(digest, secret)
+
+
+def test_cache_skips_argon2_and_forget_clears_it(stored: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    secret, digest = stored
+    counting = CountingHasher()
+    monkeypatch.setattr(apikeys, "_hasher", counting)
+    v = KeyVerifier()
+    assert v.verify(KEY_ID, secret, digest)
+    assert counting.calls == 1
+    assert v.verify(KEY_ID, secret, digest)
+    assert counting.calls == 1  # served from the cache
+    v.forget(KEY_ID)
+    assert v.verify(KEY_ID, secret, digest)
+    assert counting.calls == 2  # verified again after forget
+    v.forget("key_unknown")  # forgetting an unknown id is harmless
+    assert v.verify(KEY_ID, secret, digest) and counting.calls == 2
+
+
+def test_cache_is_per_key_id(stored: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    secret, digest = stored
+    counting = CountingHasher()
+    monkeypatch.setattr(apikeys, "_hasher", counting)
+    v = KeyVerifier()
+    assert v.verify(KEY_ID, secret, digest)
+    assert v.verify("key_OTHER", secret, digest)
+    assert counting.calls == 2
+    v.forget(KEY_ID)
+    assert v.verify("key_OTHER", secret, digest) and counting.calls == 2
