@@ -117,7 +117,8 @@ def ingest(backend: str, data: Path, lines: int) -> dict[str, float | str]:
         drop_schema(schema)
     rate = lines / float(seconds)
     print(
-        f"{backend}: {summary} in {float(seconds):.1f} s = {rate:,.0f} reports/s, peak RSS {int(maxrss_kb) / 1024:.0f} MiB"
+        f"{backend}: {summary} in {float(seconds):.1f} s = {rate:,.0f} reports/s, "
+        f"peak RSS {int(maxrss_kb) / 1024:.0f} MiB"
     )
     return {
         "backend": backend,

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from accord.api.app import create_app
 from accord.clock import FixedClock
 from accord.model.organisation import Actor, CredentialIn, OrganisationIn, OrgKind, Role
+from accord.safeguards.apikeys import KeyVerifier
 from accord.services import admin
 from accord.services.node import Node, open_node
 from accord.settings import Settings
@@ -92,7 +94,9 @@ class World:
 @pytest.fixture
 def node(tmp_path: Path, backend: str, clock: FixedClock, request: pytest.FixtureRequest) -> Iterator[Node]:
     settings, schema = make_settings(tmp_path, backend, request)
-    n = open_node(settings, clock=clock, schema=schema)
+    # still argon2id, at minimal cost: key strength is tested in tests/safeguards/test_apikeys.py
+    cheap = KeyVerifier(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    n = open_node(settings, clock=clock, schema=schema, keys=cheap)
     try:
         yield n
     finally:

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["KeyVerifier", "ParsedKey", "hash_secret", "new_secret", "parse_key"]
+__all__ = ["KeyVerifier", "ParsedKey", "format_key", "new_secret", "parse_key"]
 
 PREFIX = "accord"
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,17 @@ def parse_key(token: str) -> ParsedKey | None:
     return ParsedKey(f"key_{parts[2]}", parts[3])
 
 
-def hash_secret(secret: str) -> str:
-    return _hasher.hash(secret)
-
-
 class KeyVerifier:
-    def __init__(self) -> None:
+    """Hashes new secrets and verifies presented ones. The hasher is injected so that a node's argon2
+    cost is a deployment choice (and tests can run with a cheap one) instead of a module global."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
         self._verified: dict[str, bytes] = {}
         self._lock = threading.Lock()
+
+    def hash(self, secret: str) -> str:
+        return self._hasher.hash(secret)
 
     def verify(self, key_id: str, secret: str, stored_hash: str) -> bool:
         digest = hashlib.sha256(f"{key_id}\0{secret}\0{stored_hash}".encode()).digest()
@@ -62,7 +64,7 @@ class KeyVerifier:
         if known is not None and hmac.compare_digest(known, digest):
             return True
         try:
-            _hasher.verify(stored_hash, secret)
+            self._hasher.verify(stored_hash, secret)
         except (VerificationError, InvalidHashError):
             return False
         with self._lock:

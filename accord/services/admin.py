@@ -40,7 +40,7 @@ def _issue(node: Node, conn: Connection, org_id: OrgId, cin: CredentialIn, opera
     )
     key_id, secret = node.ids("key"), apikeys.new_secret()
     store.insert_actor(conn, actor, now)
-    store.insert_credential(conn, key_id, actor, apikeys.hash_secret(secret), now, cin.expires_at)
+    store.insert_credential(conn, key_id, actor, node.keys.hash(secret), now, cin.expires_at)
     cred = Credential(
         id=key_id,
         actor_id=actor.id,

@@ -30,8 +30,20 @@ class Node:
 
 
 def open_node(
-    settings: Settings, *, clock: Clock | None = None, ids: IdFactory | None = None, schema: str | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    ids: IdFactory | None = None,
+    schema: str | None = None,
+    keys: KeyVerifier | None = None,
 ) -> Node:
     db = Database(settings.database_url, schema=schema)
     sealer = Sealer(load_or_create_key(settings.seal_key_file))
-    return Node(settings=settings, db=db, sealer=sealer, clock=clock or SystemClock(), ids=ids or UlidFactory())
+    return Node(
+        settings=settings,
+        db=db,
+        sealer=sealer,
+        clock=clock or SystemClock(),
+        ids=ids or UlidFactory(),
+        keys=keys or KeyVerifier(),
+    )

@@ -36,10 +36,7 @@ def append(conn: Connection, drafts: Sequence[AuditDraft]) -> None:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    head = conn.execute(
-        select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    seq, prev = head(conn) or (0, GENESIS)
     rows = []
     for d in drafts:
         seq += 1

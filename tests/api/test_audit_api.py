@@ -6,9 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from accord.clock import FixedClock
@@ -22,12 +20,6 @@ from tests.conftest import World, auth, report_json
 FIELDS = {"seq", "at", "actor_id", "org_id", "action", "object_type", "object_id", "request_id", "outcome", "detail"}
 NARRATIVE_CANARY = "CANARY-NARRATIVE-5519"
 VICTIM_CANARY = "canary-victim-5519@example.org"
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, with minimal cost: key strength is tested in tests/safeguards, not here."""
-    monkeypatch.setattr(apikeys, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def trail(client: TestClient, token: str, **params: Any) -> list[dict[str, Any]]:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from accord.model.organisation import Role
-from accord.safeguards import apikeys
 from tests.conftest import World, auth, report_json
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, with minimal cost: key strength is tested in tests/safeguards, not here."""
-    monkeypatch.setattr(apikeys, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
 
 LEAD = [Role.analyst, Role.investigator]
 

@@ -40,8 +40,16 @@ def count(client: TestClient, token: str) -> int:
         (report_json(urgency=["nope"]), 422, "/urgency/0"),
         (report_json(marking="PURPLE"), 422, "/marking"),
         (report_json(location={"country": "XX"}), 422, "/location/country"),
-        (report_json(subjects=[{"identifiers": [{"kind": "phone", "value": "+1 555"}]}]), 422, "/subjects/0/identifiers/0"),
-        (report_json(subjects=[{"identifiers": [{"kind": "ip", "value": "10.0.0.300"}]}]), 422, "/subjects/0/identifiers/0"),
+        (
+            report_json(subjects=[{"identifiers": [{"kind": "phone", "value": "+1 555"}]}]),
+            422,
+            "/subjects/0/identifiers/0",
+        ),
+        (
+            report_json(subjects=[{"identifiers": [{"kind": "ip", "value": "10.0.0.300"}]}]),
+            422,
+            "/subjects/0/identifiers/0",
+        ),
         (report_json(media=[{"size": 3}]), 422, "/media/0"),
         (report_json(media=[{"md5": "xyz"}]), 422, "/media/0/md5"),
     ],
@@ -84,7 +92,7 @@ def test_authentication_failures(client: TestClient, world: World, clock: FixedC
 
 
 def test_revoked_key_is_refused_at_once(client: TestClient, world: World) -> None:
-    org, admin_token = world.org("A", [Role.admin])
+    _, admin_token = world.org("A", [Role.admin])
     issued = client.post("/v1/credentials", json={"name": "x", "roles": ["analyst"]}, headers=auth(admin_token)).json()
     assert client.get("/v1/reports", headers=auth(issued["token"])).status_code == 200
     r = client.delete(f"/v1/credentials/{issued['credential']['id']}", headers=auth(admin_token))
@@ -104,5 +112,7 @@ def test_bad_query_parameters(client: TestClient, world: World) -> None:
     _, token = world.org("A", [Role.analyst])
     body = assert_problem(client.get("/v1/reports", params={"limit": 0}, headers=auth(token)), 422)
     assert body["errors"][0]["parameter"] == "limit"
-    body = assert_problem(client.get("/v1/reports", params={"received_after": "2026-01-01T00:00:00"}, headers=auth(token)), 422)
+    body = assert_problem(
+        client.get("/v1/reports", params={"received_after": "2026-01-01T00:00:00"}, headers=auth(token)), 422
+    )
     assert body["errors"][0]["parameter"] == "received_after"

@@ -49,7 +49,9 @@ def test_sealed_fields_are_never_returned(client: TestClient, world: World) -> N
     assert r.json()["sealed"] == ["/subjects/1", "/narrative"]
     text = client.get(f"/v1/reports/{r.json()['id']}", headers=auth(token)).text
     assert "CANARY" not in text and "canary-victim" not in text
-    hits = client.get("/v1/identifiers", params={"kind": "email", "value": "canary-victim@example.org"}, headers=auth(token))
+    hits = client.get(
+        "/v1/identifiers", params={"kind": "email", "value": "canary-victim@example.org"}, headers=auth(token)
+    )
     assert hits.status_code == 200 and hits.json()["items"] == []
 
 
@@ -89,7 +91,9 @@ def test_filters_and_cursor(client: TestClient, world: World) -> None:
             break
     assert seen == [f"r{i}" for i in range(5)]
     bad = client.get("/v1/reports", params={"incident_type": "nope"}, headers=auth(token))
-    assert bad.status_code == 422 and bad.json()["errors"] == [{"parameter": "incident_type", "detail": "unknown code 'nope'"}]
+    assert bad.status_code == 422 and bad.json()["errors"] == [
+        {"parameter": "incident_type", "detail": "unknown code 'nope'"}
+    ]
 
 
 def test_identifier_search_normalises_the_query(client: TestClient, world: World) -> None:

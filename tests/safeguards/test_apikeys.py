@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.ids import UlidFactory
-from accord.safeguards import apikeys
-from accord.safeguards.apikeys import KeyVerifier, ParsedKey, format_key, hash_secret, new_secret, parse_key
+from accord.safeguards.apikeys import KeyVerifier, ParsedKey, format_key, new_secret, parse_key
 
 KEY_ID = "key_01KAXN5V2M3Q4R5S6T7V8W9X0Y"
 
@@ -57,17 +56,17 @@ def test_malformed_tokens_parse_to_none(token: str) -> None:
 
 def test_hash_is_argon2id_and_does_not_contain_the_secret() -> None:
     secret = new_secret()
-    digest = hash_secret(secret)
+    digest = KeyVerifier().hash(secret)
     assert digest.startswith("$argon2id$")
     assert secret not in digest
-    assert hash_secret(secret) != digest  # salted
+    assert KeyVerifier().hash(secret) != digest  # salted
     assert PasswordHasher().verify(digest, secret)
 
 
 @pytest.fixture(scope="module")
 def stored() -> tuple[str, str]:
     secret = new_secret()
-    return secret, hash_secret(secret)
+    return secret, KeyVerifier().hash(secret)
 
 
 def test_verify_true_and_false(stored: tuple[str, str]) -> None:
@@ -86,7 +85,7 @@ def test_cache_does_not_accept_a_wrong_secret_after_a_right_one(stored: tuple[st
     assert v.verify(KEY_ID, secret, digest)  # cached
     assert not v.verify(KEY_ID, secret[:-1], digest)
     assert not v.verify(KEY_ID, "wrong", digest)
-    other_hash = hash_secret("another secret")
+    other_hash = KeyVerifier().hash("another secret")
     assert not v.verify(KEY_ID, secret, other_hash)  # the cache is bound to the stored hash
     assert v.verify(KEY_ID, secret, digest)
 
@@ -108,11 +107,10 @@ class CountingHasher:
         return self._real.verify(digest, secret)
 
 
-def test_cache_skips_argon2_and_forget_clears_it(stored: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_skips_argon2_and_forget_clears_it(stored: tuple[str, str]) -> None:
     secret, digest = stored
     counting = CountingHasher()
-    monkeypatch.setattr(apikeys, "_hasher", counting)
-    v = KeyVerifier()
+    v = KeyVerifier(counting)
     assert v.verify(KEY_ID, secret, digest)
     assert counting.calls == 1
     assert v.verify(KEY_ID, secret, digest)
@@ -124,11 +122,10 @@ def test_cache_skips_argon2_and_forget_clears_it(stored: tuple[str, str], monkey
     assert v.verify(KEY_ID, secret, digest) and counting.calls == 2
 
 
-def test_cache_is_per_key_id(stored: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_is_per_key_id(stored: tuple[str, str]) -> None:
     secret, digest = stored
     counting = CountingHasher()
-    monkeypatch.setattr(apikeys, "_hasher", counting)
-    v = KeyVerifier()
+    v = KeyVerifier(counting)
     assert v.verify(KEY_ID, secret, digest)
     assert v.verify("key_OTHER", secret, digest)
     assert counting.calls == 2

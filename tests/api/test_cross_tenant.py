@@ -1,0 +1,463 @@
+"""Every route, every method, with another organisation's ids (RELIABILITY I1, reduced).
+
+Organisations B and C store reports, cases and keys over HTTP. Then organisation A's analyst,
+investigator, admin and auditor keys call every route the app serves (enumerated from the app, so a new
+route is swept without editing this file), once with each of B's and C's ids of the kind the path needs,
+once with an id that names nothing, and once with A's own id as a control. A body that can carry report
+ids carries foreign ones too (linking B's report to A's case, creating a case around C's report).
+
+What must hold: no 2xx answer contains a foreign id or organisation name, and every refusal of a foreign
+id is exactly what a missing id gets: 404 when the key's roles allow the action, 403 when they do not
+(the role table decides, and the own-id control must agree with it). Afterwards every row of B and C,
+their audit trail included, is unchanged, and no case links reports across organisations.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from accord.model.organisation import Actor, Role
+from accord.safeguards.policy import Action, allowed
+from accord.store import schema
+from tests.conftest import World, auth, report_json
+
+# The permission each route needs; None: public. A route missing here is still swept, and the own-id
+# control then tells whether the key may use it.
+ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
+    ("GET", "/openapi.json"): None,
+    ("GET", "/docs"): None,
+    ("GET", "/docs/oauth2-redirect"): None,
+    ("GET", "/redoc"): None,
+    ("GET", "/healthz"): None,
+    ("GET", "/v1/vocabularies"): None,
+    ("POST", "/v1/reports"): Action.report_create,
+    ("POST", "/v1/reports:bulk"): Action.report_create,
+    ("GET", "/v1/reports"): Action.report_read,
+    ("GET", "/v1/reports/{report_id}"): Action.report_read,
+    ("POST", "/v1/cases"): Action.case_create,
+    ("GET", "/v1/cases"): Action.case_read,
+    ("GET", "/v1/cases/{case_id}"): Action.case_read,
+    ("PATCH", "/v1/cases/{case_id}"): Action.case_update,
+    ("POST", "/v1/cases/{case_id}/reports"): Action.case_update,
+    ("GET", "/v1/identifiers"): Action.identifier_search,
+    ("GET", "/v1/organisations"): Action.org_read,
+    ("POST", "/v1/organisations"): Action.org_create,
+    ("GET", "/v1/organisations/{org_id}"): Action.org_read,
+    ("GET", "/v1/credentials"): Action.credential_manage,
+    ("POST", "/v1/credentials"): Action.credential_manage,
+    ("DELETE", "/v1/credentials/{key_id}"): Action.credential_manage,
+    ("GET", "/v1/audit"): Action.audit_read,
+}
+
+# Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
+PARAM_KIND = {"report_id": "rpt", "case_id": "case", "key_id": "key", "org_id": "org"}
+
+SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor]
+SHARED_IDEM = "shared-idem-1"  # the same Idempotency-Key in every organisation
+
+
+@dataclass
+class Org:
+    letter: str
+    name: str
+    id: str = ""
+    tokens: dict[Role, str] = field(default_factory=dict)
+    actors: dict[Role, Actor] = field(default_factory=dict)
+    key_ids: list[str] = field(default_factory=list)
+    actor_ids: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    cases: list[str] = field(default_factory=list)
+
+    def ids(self) -> set[str]:
+        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases}
+
+    def of_kind(self, prefix: str) -> list[str]:
+        return {"rpt": self.reports, "case": self.cases, "key": self.key_ids, "org": [self.id]}[prefix]
+
+
+def ok(r: Any, status: int = 200) -> dict[str, Any]:
+    assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:300]}"
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def ndjson(bodies: list[dict[str, object]]) -> bytes:
+    return b"\n".join(orjson.dumps(b) for b in bodies) + b"\n"
+
+
+def only_org_body(letter: str, ext: str) -> dict[str, object]:
+    """A report with an identifier that no other organisation holds."""
+    return report_json(
+        ext, subjects=[{"role": "suspect", "identifiers": [{"kind": "email", "value": f"only-{letter}@example.org"}]}]
+    )
+
+
+def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
+    """An organisation with keys, reports (shared identifiers, a shared Idempotency-Key), cases and a trail."""
+    org = Org(letter, f"Org-{letter}-{secrets.token_hex(4)}")
+    created = ok(
+        client.post(
+            "/v1/organisations",
+            json={
+                "organisation": {"name": org.name, "kind": "hotline", "jurisdiction": "DE"},
+                "admin": {"name": f"{org.name} admin", "roles": ["admin"]},
+            },
+            headers=auth(world.operator_token),
+        ),
+        201,
+    )
+    org.id = created["organisation"]["id"]
+    admin = created["admin"]
+    org.tokens[Role.admin] = admin["token"]
+    org.key_ids.append(admin["credential"]["id"])
+    org.actor_ids.append(admin["credential"]["actor_id"])
+    for role in (Role.analyst, Role.investigator, Role.auditor, Role.custodian):
+        issued = ok(
+            client.post(
+                "/v1/credentials",
+                json={"name": f"{org.name} {role}", "roles": [role]},
+                headers=auth(org.tokens[Role.admin]),
+            ),
+            201,
+        )
+        org.tokens[role] = issued["token"]
+        org.key_ids.append(issued["credential"]["id"])
+        org.actor_ids.append(issued["credential"]["actor_id"])
+    for role in SWEEP_ROLES:
+        org.actors[role] = world.actor(org.tokens[role])
+
+    analyst = auth(org.tokens[Role.analyst])
+    ok(client.post("/v1/reports", json=report_json(f"{letter}-1"), headers={**analyst, "Idempotency-Key": idem}), 201)
+    ok(client.post("/v1/reports", json=report_json(f"{letter}-2", incident_type="grooming"), headers=analyst), 201)
+    bulk = ndjson([report_json(f"{letter}-3"), report_json(f"{letter}-4"), only_org_body(letter, f"{letter}-5")])
+    out = ok(client.post("/v1/reports:bulk", content=bulk, headers={**analyst, "content-type": "application/x-ndjson"}))
+    assert out["accepted"] == 3, out
+    org.reports = [r["id"] for r in ok(client.get("/v1/reports", headers=analyst))["items"]]
+    assert len(org.reports) == 5
+
+    inv = auth(org.tokens[Role.investigator])
+    case = {"title": f"{letter} case", "jurisdiction": "DE"}
+    org.cases.append(ok(client.post("/v1/cases", json={**case, "report_ids": org.reports[:2]}, headers=inv), 201)["id"])
+    second = ok(client.post("/v1/cases", json=case, headers=inv), 201)["id"]
+    org.cases.append(second)
+    ok(client.patch(f"/v1/cases/{second}", json={"status": "suspended"}, headers=inv))
+    ok(client.post(f"/v1/cases/{second}/reports", json={"report_ids": [org.reports[2]]}, headers=inv))
+    ok(client.get("/v1/audit", headers=auth(org.tokens[Role.auditor])))
+    return org
+
+
+# ----------------------------------------------------------------------------- the routes
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    params: tuple[str, ...]
+
+
+def endpoints(client: TestClient) -> list[Endpoint]:
+    """Every (method, path) the app serves, from its routing table (included routers flattened)."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI keeps included routers unflattened
+
+        routes: list[Any] = list(iter_route_contexts(client.app.routes))  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older FastAPI lists the routes themselves
+        routes = list(client.app.routes)  # type: ignore[attr-defined]
+    out = []
+    for route in routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not path or not methods:  # mounts, websockets
+            continue
+        params = tuple(re.findall(r"\{(\w+)(?::\w+)?\}", path))
+        out.extend(Endpoint(m, path, params) for m in sorted(methods) if m != "HEAD")
+    # The schema is another view of the same table: if the enumeration missed a route, say so.
+    schema_ops = {(m.upper(), p) for p, ops in client.app.openapi()["paths"].items() for m in ops}  # type: ignore[attr-defined]
+    missing = schema_ops - {(e.method, e.path) for e in out}
+    assert not missing, f"routes in the OpenAPI schema that the sweep did not find: {missing}"
+    return out
+
+
+@dataclass
+class Call:
+    """One request of the sweep. ``target``: foreign (another org's id), missing (no such id), own, or none."""
+
+    values: dict[str, str]
+    target: str
+    json: Any = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    check: Callable[[dict[str, Any]], None] | None = None
+
+
+class Sweep:
+    def __init__(self, client: TestClient, world: World, a: Org, others: list[Org], operator_org: str) -> None:
+        self.client, self.world, self.a, self.others = client, world, a, others
+        self.foreign_by_kind: dict[str, list[str]] = {
+            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org")
+        }
+        self.foreign_by_kind["org"].append(operator_org)
+        self.foreign = {i for o in others for i in o.ids()} | {operator_org}
+        self.foreign_names = [o.name for o in others]
+        # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
+        self.own = {"rpt": a.reports[0], "case": a.cases[0], "key": a.key_ids[-1], "org": a.id}
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.targets: Counter[str] = Counter()
+        self.foreign_hit: set[tuple[str, str, str]] = set()
+        self.own_2xx: set[tuple[str, str]] = set()
+        self.own_2xx_by_role: set[tuple[str, str, Role]] = set()
+
+    def missing(self, prefix: str) -> str:
+        return self.world.node.ids(prefix)
+
+    # Which ids a path parameter gets: own (the control, first), each foreign one, one that names nothing.
+    def path_values(self, ep: Endpoint) -> Iterator[tuple[dict[str, str], str]]:
+        for p in ep.params:
+            assert p in PARAM_KIND, f"{ep.method} {ep.path}: add {p!r} to PARAM_KIND so the sweep knows its ids"
+        own = {p: self.own[PARAM_KIND[p]] for p in ep.params}
+        yield own, "own"
+        for p in ep.params:
+            for fid in self.foreign_by_kind[PARAM_KIND[p]]:
+                yield {**own, p: fid}, "foreign"
+            yield {**own, p: self.missing(PARAM_KIND[p])}, "missing"
+
+    def calls_for(self, ep: Endpoint) -> Iterator[Call]:
+        key = (ep.method, ep.path)
+        own_r = self.own["rpt"]
+        foreign_r = self.foreign_by_kind["rpt"]
+        if key == ("POST", "/v1/cases/{case_id}/reports"):
+            for values, target in self.path_values(ep):
+                yield Call(values, target, json={"report_ids": [own_r]})
+            own = {"case_id": self.own["case"]}
+            for rid in foreign_r:  # foreign reports into A's own case, alone and next to A's own
+                yield Call(own, "foreign", json={"report_ids": [rid]})
+                yield Call(own, "foreign", json={"report_ids": [own_r, rid]})
+            yield Call(own, "missing", json={"report_ids": [self.missing("rpt")]})
+            return
+        if key == ("POST", "/v1/cases"):
+            case = {"title": "sweep case", "jurisdiction": "DE"}
+            yield Call({}, "own", json={**case, "report_ids": [own_r]})
+            for rid in foreign_r:
+                yield Call({}, "foreign", json={**case, "report_ids": [own_r, rid]})
+            yield Call({}, "missing", json={**case, "report_ids": [self.missing("rpt")]})
+            return
+        if key == ("POST", "/v1/reports"):
+            b, c = self.others[0].letter, self.others[1].letter
+            # B's exact body under the Idempotency-Key B used: a new report of A's, never B's replayed.
+            yield Call({}, "none", json=report_json(f"{b}-1"), headers={"Idempotency-Key": SHARED_IDEM})
+            # C's exact body and external id: new for A, not a replay of C's report.
+            yield Call({}, "none", json=report_json(f"{c}-2", incident_type="grooming"))
+            # B's external id with other content: new for A, not a 409.
+            yield Call({}, "none", json=report_json(f"{b}-2"))
+            return
+        if key == ("POST", "/v1/reports:bulk"):
+            lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 4)]
+
+            def all_new(out: dict[str, Any], n: int = len(lines)) -> None:
+                assert (out["accepted"], out["duplicates"], out["rejected"]) == (n, 0, []), out
+
+            headers = {"content-type": "application/x-ndjson"}
+            yield Call({}, "none", content=ndjson(lines), headers=headers, check=all_new)
+            return
+        body = {
+            ("PATCH", "/v1/cases/{case_id}"): {"status": "active"},
+            ("POST", "/v1/credentials"): {"name": "sweep key", "roles": ["custodian"]},
+            ("POST", "/v1/organisations"): {"organisation": {"name": "sweep", "kind": "hotline", "jurisdiction": "DE"}},
+        }.get(key)
+        for values, target in self.path_values(ep):
+            if target == "own" and not ep.params:
+                target = "none"
+            for query in self.queries(ep):
+                yield Call(values, target, json=body, query=query)
+
+    def queries(self, ep: Endpoint) -> list[dict[str, str]]:
+        if ep.method != "GET":
+            return [{}]
+        if ep.path == "/v1/identifiers":
+            return [
+                {"kind": "email", "value": "subject.a@example.org"},  # every organisation holds it
+                {"kind": "phone", "value": "+49 30 901820"},
+                {"kind": "account", "service": "platform-01", "value": "u-100"},
+                *({"kind": "email", "value": f"only-{o.letter}@example.org"} for o in self.others),
+            ]
+        if ep.path == "/v1/audit":
+            probes = sorted(self.foreign)
+            return [
+                {},
+                *({"object_id": i} for i in probes),
+                *({"actor_id": i} for o in self.others for i in o.actor_ids),
+            ]
+        if ep.path == "/v1/reports":
+            return [{}, *({"cursor": i} for i in self.foreign_by_kind["rpt"][:2])]
+        if ep.path == "/v1/cases":
+            return [{}, *({"cursor": i} for i in self.foreign_by_kind["case"][:2])]
+        return [{}]
+
+    # ------------------------------------------------------------------------- one request
+
+    def run(self, ep: Endpoint, role: Role, call: Call) -> None:
+        path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: call.values[m.group(1)], ep.path)
+        headers = {**auth(self.a.tokens[role]), **call.headers}
+        r = self.client.request(
+            ep.method, path, headers=headers, params=call.query or None, json=call.json, content=call.content
+        )
+        self.calls[(ep.method, ep.path)] += 1
+        self.targets[call.target] += 1
+        where = f"{role} {ep.method} {path} {call.query or ''} {call.json or ''}"
+        assert r.status_code < 500, f"{where}: {r.status_code} {r.text[:300]}"
+
+        # A refusal may repeat the id it was asked about, and nothing else of another organisation's.
+        answer = r.text + " ".join(f"{k}: {v}" for k, v in r.headers.items())
+        asked = "" if 200 <= r.status_code < 300 else f"{path} {call.query} {call.json} {call.content!r}"
+        leaked = [x for x in (*self.foreign, *self.foreign_names) if x in answer and x not in asked]
+        assert not leaked, f"{where}: {r.status_code} answer carries another organisation's {leaked}"
+        if 200 <= r.status_code < 300 and r.headers.get("content-type", "").startswith("application/json"):
+            orgs = set(org_ids(r.json()))
+            assert orgs <= {self.a.id}, f"{where}: answer holds objects of {orgs - {self.a.id}}"
+
+        action = ROUTE_ACTION.get((ep.method, ep.path), "unknown")
+        actor = self.a.actors[role]
+        if action == "unknown":  # a new route: the own-id control (run first) says whether the key may use it
+            permitted = (ep.method, ep.path, role) in self.own_2xx_by_role
+        else:
+            permitted = action is None or allowed(actor, action)  # type: ignore[arg-type]
+
+        if call.target == "own":
+            if action == "unknown" and r.status_code != 403:
+                assert 200 <= r.status_code < 300, f"{where}: the control answers {r.status_code} {r.text[:300]}"
+            else:
+                expected_own = {200, 201} if permitted else {403}
+                assert r.status_code in expected_own, f"{where}: own id answered {r.status_code} {r.text[:300]}"
+            if 200 <= r.status_code < 300:
+                self.own_2xx.add((ep.method, ep.path))
+                self.own_2xx_by_role.add((ep.method, ep.path, role))
+        elif call.target in ("foreign", "missing"):
+            expected = 404 if permitted else 403
+            assert r.status_code == expected, f"{where}: {call.target} id answered {r.status_code}, not {expected}"
+            if call.target == "foreign":
+                self.foreign_hit.add((ep.method, ep.path, role))
+        elif action != "unknown":  # no foreign id in the request: allowed or refused by the role alone
+            if permitted:
+                assert 200 <= r.status_code < 300, f"{where}: {r.status_code} {r.text[:300]}"
+                if call.check is not None:
+                    call.check(r.json())
+            else:
+                assert r.status_code == 403, f"{where}: {r.status_code} {r.text[:300]}"
+
+    def sweep(self) -> None:
+        for ep in endpoints(self.client):
+            for role in SWEEP_ROLES:
+                for call in self.calls_for(ep):
+                    self.run(ep, role, call)
+
+
+def org_ids(value: Any) -> Iterator[str]:
+    """Every string under an ``org_id`` key, anywhere in a JSON answer."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "org_id" and isinstance(v, str):
+                yield v
+            else:
+                yield from org_ids(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from org_ids(v)
+
+
+# ----------------------------------------------------------------------------- the database
+
+
+def snapshot(world: World, org_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of these organisations, table by table."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with world.node.db.read() as conn:
+        for table in schema.metadata.sorted_tables:
+            col = table.c.get("org_id")
+            if table is schema.organisations:
+                col = table.c.id
+            if col is None:  # tables without an owner column are checked through their parents
+                continue
+            rows = conn.execute(sa.select(table).where(col.in_(org_ids))).all()
+            out[table.name] = sorted((tuple(str(v) for v in r) for r in rows), key=repr)
+    return out
+
+
+def cross_links(world: World) -> list[tuple[Any, ...]]:
+    """case_reports rows whose case, report and row owner are not one organisation."""
+    cr, c, r = schema.case_reports, schema.cases, schema.reports
+    q = (
+        sa.select(cr.c.case_id, cr.c.report_id, cr.c.org_id, c.c.org_id, r.c.org_id)
+        .join(c, c.c.id == cr.c.case_id)
+        .join(r, r.c.id == cr.c.report_id)
+        .where(sa.or_(cr.c.org_id != c.c.org_id, cr.c.org_id != r.c.org_id))
+    )
+    with world.node.db.read() as conn:
+        return [tuple(row) for row in conn.execute(q)]
+
+
+# ----------------------------------------------------------------------------- the test
+
+
+def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
+    # B and C use the same Idempotency-Key; A's sweep sends it too, with B's body.
+    a = populate(client, world, "A", "a-own-key")
+    b, c = (populate(client, world, letter, SHARED_IDEM) for letter in "BC")
+    # A's spare key, the one the DELETE control revokes.
+    spare = ok(
+        client.post(
+            "/v1/credentials", json={"name": "spare", "roles": ["custodian"]}, headers=auth(a.tokens[Role.admin])
+        ),
+        201,
+    )
+    a.key_ids.append(spare["credential"]["id"])
+    operator = ok(client.get("/v1/organisations", headers=auth(world.operator_token)))
+    operator_org = next(o["id"] for o in operator if o["operator"])
+
+    before = snapshot(world, [b.id, c.id])
+    assert sum(map(len, before.values())) > 40  # the snapshot does see B's and C's rows
+    sweep = Sweep(client, world, a, [b, c], operator_org)
+    sweep.sweep()
+    after = snapshot(world, [b.id, c.id])
+
+    changed = {
+        t: {"gone or changed": sorted(set(before[t]) - set(after[t])), "new": sorted(set(after[t]) - set(before[t]))}
+        for t in before
+        if before[t] != after[t]
+    }
+    assert not changed, f"rows of B or C changed during A's sweep: {changed}"
+    assert cross_links(world) == []
+
+    # A's auditor reads A's whole trail afterwards: it records A's actions and never names B's or C's objects.
+    events: list[dict[str, Any]] = []
+    after_seq: int | None = None
+    while True:
+        params = {"limit": "1000", **({"after": str(after_seq)} if after_seq is not None else {})}
+        page = ok(client.get("/v1/audit", params=params, headers=auth(a.tokens[Role.auditor])))
+        events += page["items"]
+        if page["next_cursor"] is None:
+            break
+        after_seq = page["next_cursor"]
+    assert len(events) > 100 and {e["org_id"] for e in events} == {a.id}
+    text = orjson.dumps(events).decode()
+    assert not [x for x in sweep.foreign if x in text], "A's audit trail names another organisation's object"
+
+    # The sweep did run: every route with each key, every foreign id, controls that succeeded.
+    eps = endpoints(client)
+    assert {(e.method, e.path) for e in eps} >= set(ROUTE_ACTION), "a route of the role table is no longer served"
+    for e in eps:
+        assert sweep.calls[(e.method, e.path)] >= len(SWEEP_ROLES), (e, sweep.calls[(e.method, e.path)])
+        if e.params:
+            assert (e.method, e.path) in sweep.own_2xx, f"{e.method} {e.path}: no key succeeded on A's own id"
+            assert any(k[:2] == (e.method, e.path) for k in sweep.foreign_hit)
+    total = sum(sweep.calls.values())
+    assert total > 300 and sweep.targets["foreign"] > 150, (total, sweep.targets)
