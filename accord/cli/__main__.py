@@ -2,4 +2,5 @@
 
 from accord.cli.main import app
 
-app(prog_name="accord")
+if __name__ == "__main__":  # guarded: helper processes re-import this module
+    app(prog_name="accord")

@@ -74,10 +74,7 @@ def normalise(ident: Identifier) -> str:
         case IdentifierKind.phone:
             return e164(v, ident.region)
         case IdentifierKind.ip:
-            try:
-                return ipaddress.ip_address(v).compressed
-            except ValueError:
-                raise ValueError(f"not an IP address: {ident.value!r}") from None
+            return _ip(v)
         case IdentifierKind.account:
             if not ident.service:
                 raise ValueError("an account needs its service")
@@ -89,6 +86,14 @@ def normalise(ident: Identifier) -> str:
         case IdentifierKind.url:
             return canonical_url(v)
     raise ValueError(f"unknown identifier kind {ident.kind}")  # pragma: no cover - enum is closed
+
+
+@lru_cache(maxsize=1 << 16)
+def _ip(value: str) -> str:
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        raise ValueError(f"not an IP address: {value!r}") from None
 
 
 @lru_cache(maxsize=1 << 16)

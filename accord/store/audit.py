@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, select, text
 
 from accord.model.audit import AuditEvent
 from accord.safeguards.audit_chain import GENESIS, event_hash
+from accord.store.bulk import insert_rows
 from accord.store.schema import audit_events
 
 __all__ = ["AuditDraft", "AuditQuery", "append", "iterate", "query"]
@@ -55,7 +56,7 @@ def append(conn: Connection, drafts: Sequence[AuditDraft]) -> None:
         digest = event_hash(prev, fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    conn.execute(insert(audit_events), rows)
+    insert_rows(conn, audit_events, rows)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from accord.ids import ReportId
 from accord.model.media import Media
 from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
+from accord.store.bulk import insert_rows
 from accord.store.errors import DuplicateKey
 from accord.store.schema import idempotency_keys, report_identifiers, reports
 
@@ -65,9 +66,7 @@ def _row(r: Report, blob: bytes | None) -> dict[str, Any]:
         "urgent": r.urgent,
         "score": r.score,
         "marking": r.marking,
-        "location": r.location.model_dump(mode="json", exclude_none=True),
-        "subjects": [s.model_dump(mode="json", exclude_none=True, exclude_defaults=False) for s in r.subjects],
-        "media": [m.model_dump(mode="json", exclude_none=True) for m in r.media],
+        **r.model_dump(mode="json", include={"location", "subjects", "media"}, exclude_none=True),
         "sealed": blob,
         "sealed_fields": r.sealed,
         "digest": r.digest,
@@ -100,19 +99,16 @@ _PUBLIC = [c for c in reports.c if c.name != "sealed"]
 
 
 def insert_many(conn: Connection, items: Sequence[StoredReport]) -> None:
-    if not items:
-        return
-    try:
-        conn.execute(insert(reports), [_row(i.report, i.sealed_blob) for i in items])
-    except IntegrityError as exc:
-        raise DuplicateKey(str(exc.orig)) from exc
-    keys = [
-        {"report_id": i.report.id, "key": k, "org_id": i.report.org_id}
-        for i in items
-        for k in sorted(i.identifier_keys)
-    ]
-    if keys:
-        conn.execute(insert(report_identifiers), keys)
+    insert_rows(conn, reports, [_row(i.report, i.sealed_blob) for i in items])
+    insert_rows(
+        conn,
+        report_identifiers,
+        [
+            {"report_id": i.report.id, "key": k, "org_id": i.report.org_id}
+            for i in items
+            for k in sorted(i.identifier_keys)
+        ],
+    )
 
 
 def get(conn: Connection, actor: Actor, report_id: str) -> Report:
