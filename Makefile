@@ -34,6 +34,7 @@ typecheck: install
 
 bench: install
 	bash scripts/ensure-postgres.sh
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/intake.py
 
 clean:

@@ -1,12 +1,14 @@
 """Intake benchmark: bulk ingest into SQLite and PostgreSQL, and POST /v1/reports latency under load.
 
     python bench/intake.py                      # 1,000,000 reports, both backends, 200 API clients
-    python bench/intake.py --reports 100000 --api-requests 5000
+    python bench/intake.py --reports 100000 --api-seconds 10
 
 Each ingest runs as a real ``accord ingest`` subprocess so its peak memory (max RSS) is its own. The API
-test starts ``accord serve`` (one uvicorn worker, SQLite) and drives it from this process with
-``--clients`` concurrent connections, each POSTing simulated reports with an Idempotency-Key.
-Results are printed as a Markdown table and written to bench/out/intake.json.
+test starts ``accord serve`` (SQLite: one process; PostgreSQL: one and two) and measures POST
+/v1/reports with simulated reports, each with its own Idempotency-Key, two ways: closed loop with
+``wrk`` (``--clients`` connections, each sending as soon as answered) and open loop at fixed request
+rates (latency counted from when each request was due). Needs ``wrk`` (Debian package; ``make bench``
+installs it). Results go to bench/out/intake.json.
 """
 
 from __future__ import annotations
@@ -136,77 +138,116 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def drive(
-    url: str, key: str, bodies: list[bytes], clients: int, first: int = 0
-) -> tuple[list[float], int, float]:
-    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-    for i, b in enumerate(bodies, first):  # idempotency keys stay unique across runs against one server
-        queue.put_nowait((i, b))
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            while not queue.empty():
-                i, body = queue.get_nowait()
-                headers = {
-                    "Authorization": f"Bearer {key}",
-                    "Idempotency-Key": f"bench-{i}",
-                    "Content-Type": "application/json",
-                }
-                t = time.perf_counter()
-                r = await client.post("/v1/reports", content=body, headers=headers)
-                latencies.append(time.perf_counter() - t)
-                if r.status_code not in (200, 201):
-                    errors += 1
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - t0
-    return latencies, errors, wall
-
-
-def api_latency(data: Path, requests: int, clients: int) -> dict[str, float | int]:
-    env, key = fresh_node("node-api", None)
+def start_server(workers: int, url: str | None) -> tuple[subprocess.Popen[bytes], str, str]:
+    env, key = fresh_node("node-api", url)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "accord.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "accord.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return server, base, key
+
+
+def wrk(base: str, key: str, bodies: Path, connections: int, seconds: int) -> dict[str, float]:
+    """Closed loop: each connection sends its next request as soon as the last one is answered."""
+    env = dict(os.environ, ACCORD_BENCH_BODIES=str(bodies), ACCORD_BENCH_KEY=key)
+    script = str(ROOT / "bench" / "post_reports.lua")
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, base]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        value = next(line.split()[1] for line in out.splitlines() if line.strip().startswith(label))
+        unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+        for suffix in ("us", "ms", "s"):
+            if value.endswith(suffix):
+                return float(value[: -len(suffix)]) * unit[suffix]
+        raise ValueError(value)
+
+    rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
+    non2xx = sum(int(line.split()[-1]) for line in out.splitlines() if "Non-2xx" in line)
+    timeouts = sum(int(line.split("timeout")[1]) for line in out.splitlines() if "Socket errors" in line)
+    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"), "non_2xx": non2xx, "timeouts": timeouts}
+
+
+async def open_loop(base: str, key: str, bodies: list[bytes], rate: float, clients: int) -> dict[str, float]:
+    """Open loop: request i is due at i / rate seconds whatever happened before; latency is counted from
+    when it was due (no coordinated omission), over at most ``clients`` connections."""
+    lat: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        t0 = time.perf_counter()
+
+        async def one(i: int, body: bytes) -> None:
+            nonlocal errors
+            due = t0 + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            headers = {
+                "Authorization": f"Bearer {key}",
+                "Idempotency-Key": f"open-{rate}-{i}",
+                "Content-Type": "application/json",
+            }
+            r = await client.post("/v1/reports", content=body, headers=headers)
+            lat.append(time.perf_counter() - due)
+            errors += r.status_code not in (200, 201)
+
+        await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+    ms = sorted(x * 1000 for x in lat)
+    return {
+        "rate": rate,
+        "requests": len(ms),
+        "errors": errors,
+        "p50_ms": statistics.median(ms),
+        "p99_ms": ms[int(0.99 * len(ms))],
+    }
+
+
+def api_latency(data: Path, clients: int, workers: int, backend: str, seconds: int, rates: list[float]) -> dict:
+    bodies = OUT / "api-bodies.ndjson"
+    with data.open("rb") as src, bodies.open("wb") as dst:
+        for _, line in zip(range(100_000), src, strict=False):
+            dst.write(line)
+    url, schema = pg_schema_url() if backend == "postgresql" else (None, None)
+    server, base, key = start_server(workers, url)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        with data.open("rb") as fh:
-            bodies = [next(fh).rstrip(b"\n") for _ in range(requests + 500)]
-        asyncio.run(drive(base, key, bodies[:500], 20))  # warm-up: connections, caches, argon2 verify
-        lat, errors, wall = asyncio.run(drive(base, key, bodies[500:], clients, first=500))
+        wrk(base, key, bodies, 4, 3)  # warm-up: connections, caches, the key's one argon2 verification
+        closed = wrk(base, key, bodies, clients, seconds)
+        lines = bodies.read_bytes().splitlines()[50_000:]
+        opened = []
+        for rate in rates:
+            n = int(rate * seconds)
+            opened.append(asyncio.run(open_loop(base, key, lines[:n], rate, clients)))
+            lines = lines[n:]
     finally:
         server.terminate()
         server.wait(timeout=30)
-    lat.sort()
-    ms = [x * 1000 for x in lat]
+        if schema:
+            drop_schema(schema)
     res = {
+        "backend": backend,
+        "server_workers": workers,
         "clients": clients,
-        "requests": len(ms),
-        "errors": errors,
-        "throughput_rps": len(ms) / wall,
-        "p50_ms": statistics.median(ms),
-        "p90_ms": ms[int(0.90 * len(ms))],
-        "p99_ms": ms[int(0.99 * len(ms))],
+        "closed_loop": closed,
+        "open_loop": opened,
     }
     print(
-        f"API POST /v1/reports at {clients} clients: {res['throughput_rps']:.0f} req/s, "
-        f"p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, errors {errors}"
+        f"API {backend}, {workers} server process(es), {clients} closed-loop connections: {closed['rps']:.0f} req/s, "
+        f"p50 {closed['p50_ms']:.0f} ms, p99 {closed['p99_ms']:.0f} ms, non-2xx {closed['non_2xx']}"
     )
+    for o in opened:
+        print(
+            f"    open loop at {o['rate']:.0f} req/s over up to {clients} connections: p50 {o['p50_ms']:.1f} ms, "
+            f"p99 {o['p99_ms']:.1f} ms, errors {o['errors']}"
+        )
     return res
 
 
@@ -214,8 +255,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reports", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--api-requests", type=int, default=20_000)
+    ap.add_argument("--api-seconds", type=int, default=20)
+    ap.add_argument("--rates", type=float, nargs="+", default=[25, 50, 100], help="open-loop request rates")
     ap.add_argument("--clients", type=int, nargs="+", default=[200])
+    ap.add_argument("--api-backends", nargs="+", default=["sqlite", "postgresql"])
     ap.add_argument("--skip", nargs="*", default=[], choices=["sqlite", "postgresql", "api"])
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -225,7 +268,12 @@ def main() -> None:
         if backend not in args.skip:
             results[backend] = ingest(backend, data, args.reports)
     if "api" not in args.skip:
-        results["api"] = [api_latency(data, args.api_requests, c) for c in args.clients]
+        results["api"] = [
+            api_latency(data, c, w, b, args.api_seconds, args.rates)
+            for c in args.clients
+            for b in args.api_backends
+            for w in ((1,) if b == "sqlite" else (1, 2))  # SQLite has one writer: more processes only queue
+        ]
     (OUT / "intake.json").write_text(json.dumps(results, indent=2))
     print(f"peak RSS of this driver: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

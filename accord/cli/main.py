@@ -77,14 +77,24 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes (each with its own connections)")] = 1,
 ) -> None:
     """Run the HTTP API."""
+    import os
+
     import uvicorn
 
+    settings: Settings = ctx.obj
+    if workers > 1:
+        # workers build their node from the environment: hand them the settings this command resolved
+        os.environ.update(ACCORD_DATA_DIR=str(settings.data_dir), ACCORD_DATABASE_URL=settings.database_url)
+        uvicorn.run(
+            "accord.api.asgi:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
+        return
     from accord.api.app import create_app
 
-    node = _node(ctx)
-    uvicorn.run(create_app(node), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(_node(ctx)), host=host, port=port, log_level="warning")
 
 
 @org_app.command("add")

@@ -131,3 +131,19 @@ def test_cache_is_per_key_id(stored: tuple[str, str]) -> None:
     assert counting.calls == 2
     v.forget(KEY_ID)
     assert v.verify("key_OTHER", secret, digest) and counting.calls == 2
+
+
+def test_concurrent_first_use_runs_argon2_once(stored: tuple[str, str]) -> None:
+    import threading
+
+    secret, digest = stored
+    counting = CountingHasher()
+    v = KeyVerifier(counting)
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(v.verify(KEY_ID, secret, digest))) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 32
+    assert counting.calls == 1
