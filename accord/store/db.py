@@ -32,6 +32,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache (default 2 MiB): the external-id and identifier indexes take random inserts,
+    # and once they outgrow the cache every insert reads pages back (bulk intake fell from 5,000 to
+    # 3,300 reports/s over a million reports)
+    cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, insert, select
+from sqlalchemy import Connection, Text, cast, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from accord.errors import NotFound
@@ -131,10 +131,19 @@ def existing_by_external_id(conn: Connection, actor: Actor, external_ids: Sequen
     """external_id → (report id, digest) for those already stored in the caller's organisation."""
     out: dict[str, tuple[str, str]] = {}
     for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start : start + 500]
-        q = select(reports.c.external_id, reports.c.id, reports.c.digest).where(
-            reports.c.org_id == actor.org_id, reports.c.external_id.in_(chunk)
-        )
+        chunk = list(external_ids[start : start + 500])
+        if conn.dialect.name == "postgresql":
+            # Probe the unique index once per id. With `external_id IN (...)` the planner, working from
+            # statistics a bulk load has outrun, chose a scan of every report of the organisation:
+            # 566 ms per batch at 840,000 reports.
+            q: Any = text(
+                "SELECT r.external_id, r.id, r.digest FROM unnest(CAST(:ids AS varchar[])) AS x(ext) "
+                "JOIN reports r ON r.org_id = :org AND r.external_id = x.ext"
+            ).bindparams(ids=chunk, org=actor.org_id)
+        else:
+            q = select(reports.c.external_id, reports.c.id, reports.c.digest).where(
+                reports.c.org_id == actor.org_id, reports.c.external_id.in_(chunk)
+            )
         out.update((r.external_id, (r.id, r.digest)) for r in conn.execute(q))
     return out
 
