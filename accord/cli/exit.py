@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import typer
 from sqlalchemy.exc import OperationalError
@@ -16,7 +15,6 @@ __all__ = ["DEPENDENCY_ERROR", "USER_ERROR", "fail", "reporting"]
 
 USER_ERROR = 2
 DEPENDENCY_ERROR = 3
-T = TypeVar("T")
 
 
 def fail(message: str, code: int = USER_ERROR) -> typer.Exit:
@@ -39,8 +37,3 @@ def reporting(where: str = "") -> Iterator[None]:
         raise fail(f"{prefix}{exc.detail}") from None
     except OperationalError as exc:
         raise fail(f"{prefix}database unavailable: {exc.orig}", DEPENDENCY_ERROR) from None
-
-
-def guarded(fn: Callable[[], T], where: str = "") -> T:
-    with reporting(where):
-        return fn()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,6 @@ from rich.console import Console
 
 from accord.cli import files
 from accord.cli.exit import fail, reporting
-from accord.errors import Invalid
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
 from accord.model.parse import parse_obj
 from accord.services import admin, audit
@@ -225,11 +223,3 @@ def demo(
 
         out.print(f"serving on http://127.0.0.1:{port}/docs  (Ctrl-C to stop)")
         uvicorn.run(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-
-
-def run() -> None:  # pragma: no cover - console entry
-    try:
-        app()
-    except Invalid as exc:
-        print(f"accord: {exc.detail}", file=sys.stderr)
-        sys.exit(2)
