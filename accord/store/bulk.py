@@ -1,8 +1,12 @@
-"""Many-row inserts: COPY on PostgreSQL, executemany elsewhere.
+"""Many-row inserts: COPY on PostgreSQL, one driver-level executemany on SQLite.
 
 Why COPY: with executemany psycopg sends one INSERT per row, and at bulk-intake rates the server spent
 more time parsing and planning those statements than storing rows (measured: about half the wall time
 of a 30,000-report load). COPY streams the rows into the same transaction in one statement.
+
+Why driver-level on SQLite: SQLAlchemy's per-row parameter handling for an executemany cost more CPU
+than SQLite storing the rows (about 40 µs a report of 130). We apply the columns' own bind processors
+(so values are stored exactly as the Core would store them) and hand tuples to the driver.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert ``rows`` (dicts keyed by column name) in the connection's transaction; a unique
     constraint violation is raised as ``DuplicateKey`` on either backend."""
     if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, rows)
         return
     if conn.dialect.name != "postgresql":
         try:
@@ -45,3 +52,18 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
                 )
     except psycopg.errors.UniqueViolation as exc:
         raise DuplicateKey(str(exc)) from exc
+
+
+def _sqlite_executemany(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    procs = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    params = [
+        tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in zip(columns, procs, strict=True))
+        for row in rows
+    ]
+    try:
+        conn.exec_driver_sql(sql, params)
+    except IntegrityError as exc:
+        raise DuplicateKey(str(exc.orig)) from exc

@@ -17,6 +17,7 @@ from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
 from accord.store.bulk import insert_rows
 from accord.store.errors import DuplicateKey
+from accord.store.keyhash import key_hash
 from accord.store.schema import idempotency_keys, report_identifiers, reports
 
 __all__ = [
@@ -104,7 +105,7 @@ def insert_many(conn: Connection, items: Sequence[StoredReport]) -> None:
         conn,
         report_identifiers,
         [
-            {"report_id": i.report.id, "key": k, "org_id": i.report.org_id}
+            {"report_id": i.report.id, "key": k, "org_id": i.report.org_id, "key_hash": key_hash(i.report.org_id, k)}
             for i in items
             for k in sorted(i.identifier_keys)
         ],
@@ -171,7 +172,11 @@ def page(conn: Connection, actor: Actor, f: ReportFilter, after: str | None, lim
 def search_identifier(conn: Connection, actor: Actor, key: str, limit: int) -> list[ReportId]:
     q = (
         select(report_identifiers.c.report_id)
-        .where(report_identifiers.c.org_id == actor.org_id, report_identifiers.c.key == key)
+        .where(
+            report_identifiers.c.key_hash == key_hash(actor.org_id, key),
+            report_identifiers.c.org_id == actor.org_id,
+            report_identifiers.c.key == key,
+        )
         .order_by(report_identifiers.c.report_id)
         .limit(limit)
     )

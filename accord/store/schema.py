@@ -110,7 +110,12 @@ report_identifiers = Table(
     Column("report_id", ID, ForeignKey("reports.id"), primary_key=True),
     Column("key", String(2100), primary_key=True),
     Column("org_id", ID, nullable=False),
-    Index(None, "org_id", "key"),
+    # Searched through a 64-bit hash of (org_id, key), not the strings themselves: the index takes one
+    # random insert per identifier, and with the strings in it (about 75 bytes an entry) it outgrew the
+    # page cache at a few hundred thousand reports and bulk intake fell from 5,200 to 3,300 reports/s.
+    # The query re-checks org_id and key on the row, so a hash collision cannot leak or mismatch.
+    Column("key_hash", BigInteger, nullable=False),
+    Index(None, "key_hash"),
 )
 
 idempotency_keys = Table(

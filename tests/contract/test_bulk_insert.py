@@ -42,7 +42,7 @@ def test_sealed_blob_json_and_times_round_trip(world: World) -> None:
 def test_duplicate_rows_raise_duplicate_key_and_write_nothing(world: World) -> None:
     a = world.actor(world.org("A", [Role.analyst])[1])
     rid = reports.submit(world.node, a, parse_json(ReportIn, orjson.dumps(report_json("d-1")))).report.id
-    row = {"report_id": rid, "key": "email:new@example.org", "org_id": a.org_id}
+    row = {"report_id": rid, "key": "email:new@example.org", "org_id": a.org_id, "key_hash": 1}
     with pytest.raises(DuplicateKey), world.node.db.write() as conn:
         insert_rows(conn, report_identifiers, [row, row])
     with world.node.db.read() as conn:

@@ -163,3 +163,21 @@ def test_bulk_ingest_reports_bad_lines_and_keeps_good_ones(world: World) -> None
     assert result.accepted == 5 and result.duplicates == 1
     assert {(r.line, r.pointer) for r in result.rejected} == {(3, ""), (5, "/subjects/0/identifiers/0")}
     assert len(reports.list_page(world.node, a, ReportFilter(), None, 100).items) == 5
+
+
+def test_identifier_search_survives_key_hash_collisions(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index is a 64-bit hash; force every key to collide and search must still be exact and scoped."""
+    import accord.store.reports as store_reports
+
+    monkeypatch.setattr(store_reports, "key_hash", lambda org_id, key: 7)
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    b = world.actor(world.org("B", [Role.analyst])[1])
+    ra = reports.submit(world.node, a, rin("c-1")).report
+    reports.submit(world.node, b, rin("c-1"))
+    reports.submit(
+        world.node,
+        a,
+        rin("c-2", subjects=[{"role": "suspect", "identifiers": [{"kind": "email", "value": "other@example.org"}]}]),
+    )
+    ident = parse_obj(Identifier, {"kind": "email", "value": "subject.a@example.org"})
+    assert [x.id for x in reports.search_identifier(world.node, a, ident)] == [ra.id]
