@@ -15,7 +15,11 @@ class Settings:
     database_url: str = ""
     max_body_bytes: int = 1 << 20
     max_bulk_bytes: int = 1 << 30
-    bulk_batch_size: int = 1000
+    # expanded size of one imported file (compressed files count unpacked: a zip bomb stops here)
+    max_import_bytes: int = 16 << 30
+    # one document-shaped import (STIX bundle, JSON-LD graph, XML report) is parsed whole
+    max_document_bytes: int = 256 << 20
+    bulk_batch_size: int = 5000
     page_size_max: int = 500
     seal_key_file: Path = field(default=Path())
 
@@ -36,6 +40,8 @@ class Settings:
             database_url=database_url or env.get("ACCORD_DATABASE_URL", ""),
             max_body_bytes=int(env.get("ACCORD_MAX_BODY_BYTES", 1 << 20)),
             max_bulk_bytes=int(env.get("ACCORD_MAX_BULK_BYTES", 1 << 30)),
-            bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
+            max_import_bytes=int(env.get("ACCORD_MAX_IMPORT_BYTES", 16 << 30)),
+            max_document_bytes=int(env.get("ACCORD_MAX_DOCUMENT_BYTES", 256 << 20)),
+            bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 5000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
         )

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from accord.cli.files import counting_progress, numbered_lines
+from accord.cli.files import counting_progress
 from accord.errors import Conflict
+from accord.intake.formats import ImportOptions
+from accord.intake.importers.native import numbered_lines
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
 from accord.services import admin
 from accord.services import reports as report_service
@@ -54,9 +56,10 @@ def run_demo(settings: Settings, seed: int, reports: int, out: Console, err: Con
     with counting_progress(reports, err, "generating world") as advance:
         generate(seed, reports, world, progress=advance)
     actor = admin.authenticate(node, analyst.token)
-    with counting_progress(reports, err, "ingesting reports") as advance:
+    options = ImportOptions(name="reports.ndjson", max_line_bytes=settings.max_body_bytes)
+    with counting_progress(reports, err, "ingesting reports") as advance, (world / "reports.ndjson").open("rb") as fh:
         result = report_service.ingest_lines(
-            node, actor, numbered_lines(world / "reports.ndjson"), on_batch=lambda r: advance(r.lines)
+            node, actor, numbered_lines(fh, options), on_batch=lambda r: advance(r.lines)
         )
     lines = [
         f"demo node ready: {result.accepted} reports from a synthetic world (seed {seed}) in {settings.data_dir}",

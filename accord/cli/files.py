@@ -5,39 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
-import orjson
+import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from accord.errors import Invalid
 
-__all__ = ["counting_progress", "numbered_lines", "progress"]
+__all__ = ["byte_progress", "counting_progress", "read_mapping"]
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) for NDJSON; a ``.json`` file holds one report or an array of them, numbered by
-    position. Streams: a million-line file is never held in memory."""
-    if path.suffix == ".json":
-        try:
-            doc = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise Invalid(f"malformed JSON: {exc}", {"": f"malformed JSON: {exc}"}) from None
-        items = doc if isinstance(doc, list) else [doc]
-        yield from ((i, orjson.dumps(item)) for i, item in enumerate(items, 1))
-        return
-    with path.open("rb") as fh:
-        yield from enumerate(fh, 1)
-
-
-def _count_lines(path: Path) -> int:
-    if path.suffix == ".json":
-        return 0
-    n = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            n += chunk.count(b"\n")
-    return n
+def read_mapping(path: Path) -> dict[str, Any]:
+    """A YAML column mapping (CSV import); errors name the file and line."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Invalid.at("", f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise Invalid.at("", f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(doc, dict):
+        raise Invalid.at("", f"{path}: a mapping file must be a YAML mapping")
+    return doc
 
 
 def _bar(console: Console) -> Progress:
@@ -53,11 +52,21 @@ def _bar(console: Console) -> Progress:
 
 
 @contextmanager
-def progress(path: Path, console: Console) -> Iterator[Callable[[int], None]]:
-    total = _count_lines(path)
-    with _bar(console) as bar:
-        task = bar.add_task(f"ingesting {path.name}", total=total or None)
-        yield lambda done: bar.update(task, completed=done)
+def byte_progress(raw: IO[bytes], path: Path, console: Console) -> Iterator[Callable[[], None]]:
+    """A bar over the bytes of ``path`` read so far (works for every format, compressed or not)."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(f"importing {path.name}", total=path.stat().st_size or None)
+        yield lambda: bar.update(task, completed=raw.tell())
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -154,33 +155,59 @@ def audit_verify(
 @app.command()
 def ingest(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="NDJSON (one report per line) or a JSON object or array")],
+    file: Annotated[Path, typer.Argument(help="the file to import (may be gzip or a one-file zip)")],
     key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of the submitting actor")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="native|csv|ncmec|stix|ftm|case (detected when omitted)")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="column mapping (YAML) for --format csv")] = None,
+    source: Annotated[str | None, typer.Option(help="source code for formats that carry none")] = None,
     batch_size: Annotated[int | None, typer.Option(help="reports per transaction")] = None,
     acks: Annotated[bool, typer.Option(help="print 'ack N' after each committed batch (for supervisors)")] = False,
+    parse_workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="helper processes that parse ahead of the writer (default: 1 for files over 8 MB)"),
+    ] = None,
 ) -> None:
-    """Submit reports from a file. Rejected lines are listed with their line number and field."""
+    """Import reports from a file. Rejected reports are listed with their line (or position) and field."""
+    from accord.services.imports import import_stream
+
     node = _node(ctx)
     if not file.is_file():
         raise fail(f"{file}: no such file")
     with reporting():
         actor = admin.authenticate(node, key)
-    with reporting(str(file)), files.progress(file, err) as advance:
+    with reporting(str(mapping or "")):
+        mapping_doc = files.read_mapping(mapping) if mapping else None
+    if parse_workers is None:
+        parse_workers = 1 if file.stat().st_size > 8 << 20 and (os.cpu_count() or 1) > 1 else 0
+    with reporting(str(file)), file.open("rb") as raw, files.byte_progress(raw, file, err) as advance:
 
         def on_batch(r: report_service.BulkResult) -> None:
-            advance(r.lines)
+            advance()
             if acks:
                 print(f"ack {r.accepted + r.duplicates}", flush=True)
 
-        result = report_service.ingest_lines(
-            node, actor, files.numbered_lines(file), batch_size=batch_size, on_batch=on_batch
+        outcome = import_stream(
+            node,
+            actor,
+            raw,
+            name=str(file),
+            format=format,
+            mapping=mapping_doc,
+            source=source,
+            batch_size=batch_size,
+            on_batch=on_batch,
+            parse_workers=parse_workers,
         )
+    result = outcome.result
     for rej in result.rejected[:200]:
         err.print(f"{file}:{rej.line}: {rej.pointer or '/'}: {rej.message}", markup=False, highlight=False)
     if len(result.rejected) > 200:
         err.print(f"... and {len(result.rejected) - 200} more rejected")
     out.print(
-        f"{result.accepted} accepted, {result.duplicates} duplicates, {len({r.line for r in result.rejected})} rejected"
+        f"{outcome.format}: {result.accepted} accepted, {result.duplicates} duplicates, "
+        f"{len({r.line for r in result.rejected})} rejected"
     )
     if result.rejected:
         raise typer.Exit(2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import orjson
@@ -57,8 +58,38 @@ def check_store(url: str, schema: str | None) -> int:
     return int(reports)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigkill_during_ingest(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+def children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        out.update(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def gone(pids: set[int], within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{p}").exists() and "Z" not in _state(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
+
+
+@pytest.mark.parametrize(
+    ("backend", "parse_workers"),
+    [("sqlite", 0), ("sqlite", 1), ("postgresql", 0)],
+    ids=["sqlite", "sqlite-helper", "postgresql"],
+)
+def test_sigkill_during_ingest(
+    tmp_path: Path, backend: str, parse_workers: int, request: pytest.FixtureRequest
+) -> None:
+    """With a parse helper (parse_workers=1) the helper must also go when the ingest is killed."""
     from tests.conftest import SKIP_PG
 
     if backend == "postgresql" and SKIP_PG:
@@ -82,7 +113,9 @@ def test_sigkill_during_ingest(tmp_path: Path, backend: str, request: pytest.Fix
     kills = 0
     for _ in range(3):
         proc = subprocess.Popen(
-            accord_cmd("ingest", str(data), "--key", key, "--batch-size", "50", "--acks"),
+            accord_cmd(
+                "ingest", str(data), "--key", key, "--batch-size", "50", "--acks", "--parse-workers", str(parse_workers)
+            ),
             env=env,
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -98,11 +131,14 @@ def test_sigkill_during_ingest(tmp_path: Path, backend: str, request: pytest.Fix
                 stop_after -= 1
                 if stop_after == 0:
                     break
+        helpers = children(proc.pid)
+        assert len(helpers) >= parse_workers
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
         if proc.returncode == -signal.SIGKILL:
             kills += 1
+        assert gone(helpers), "a parse helper outlived the killed ingest"
         stored = check_store(plain_url, schema)
         assert stored >= acked, f"acknowledged {acked} reports but only {stored} are stored"
     assert kills >= 1

@@ -146,7 +146,8 @@ def test_roles_are_enforced(world: World) -> None:
         reports.submit(world.node, auditor, rin("r2"))
 
 
-def test_bulk_ingest_reports_bad_lines_and_keeps_good_ones(world: World) -> None:
+@pytest.mark.parametrize("parse_workers", [0, 1], ids=["in-process", "parse-helper"])
+def test_bulk_ingest_reports_bad_lines_and_keeps_good_ones(world: World, parse_workers: int) -> None:
     import orjson
 
     a = world.actor(world.org("A", [Role.analyst])[1])
@@ -159,9 +160,19 @@ def test_bulk_ingest_reports_bad_lines_and_keeps_good_ones(world: World) -> None
         ),
     )
     lines.append(orjson.dumps(report_json("b0")))  # duplicate of line 1
-    result = reports.ingest_lines(world.node, a, enumerate(lines, 1), batch_size=2)
-    assert result.accepted == 5 and result.duplicates == 1
-    assert {(r.line, r.pointer) for r in result.rejected} == {(3, ""), (5, "/subjects/0/identifiers/0")}
+    lines.insert(6, b"   ")  # blank: skipped, but still counts for numbering
+    acks: list[int] = []
+    result = reports.ingest_lines(
+        world.node,
+        a,
+        enumerate(lines, 1),
+        batch_size=2,
+        parse_workers=parse_workers,
+        on_batch=lambda r: acks.append(r.accepted + r.duplicates),
+    )
+    assert result.accepted == 5 and result.duplicates == 1 and result.lines == 8
+    assert [(r.line, r.pointer) for r in result.rejected] == [(3, ""), (5, "/subjects/0/identifiers/0")]
+    assert acks == sorted(acks) and acks[-1] == 6
     assert len(reports.list_page(world.node, a, ReportFilter(), None, 100).items) == 5
 
 

@@ -1,0 +1,1 @@
+"""Importers, one module per format, each registered through ``accord.plugins`` hooks."""

@@ -1,0 +1,81 @@
+"""Importing a file in any registered format: open it safely, tell its format, and feed the bulk intake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from accord import plugins
+from accord.errors import Invalid
+from accord.intake.formats import Importer, ImportOptions
+from accord.intake.importers.native import NATIVE, numbered_lines
+from accord.intake.source import open_input
+from accord.model.organisation import Actor
+from accord.services import reports
+from accord.services.node import Node
+from accord.services.reports import BulkResult
+
+__all__ = ["ImportOutcome", "detect", "import_stream"]
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    format: str
+    result: BulkResult
+
+
+def detect(head: bytes, name: str) -> Importer:
+    """The first importer whose sniff accepts the file; a clear error naming the file when none does."""
+    for candidate in plugins.importers().values():
+        if candidate.sniff(head, name):
+            return candidate
+    known = ", ".join(sorted(plugins.importers()))
+    raise Invalid.at("/format", f"{name}: cannot tell the file's format; name it (one of: {known})")
+
+
+def import_stream(
+    node: Node,
+    actor: Actor,
+    raw: IO[bytes],
+    *,
+    name: str,
+    format: str | None = None,
+    mapping: Mapping[str, Any] | None = None,
+    source: str | None = None,
+    request_id: str | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[BulkResult], None] | None = None,
+    parse_workers: int = 0,
+) -> ImportOutcome:
+    """Read ``raw`` (plain, gzip or single-file zip) in ``format`` (detected when None) and store its
+    reports. Per-report faults are in the result; a fault of the whole file raises ``Invalid``."""
+    stream = open_input(raw, name, node.settings.max_import_bytes)
+    importer = plugins.importer(format) if format else detect(stream.peek(65536)[:65536], name)
+    options = ImportOptions(
+        name=name,
+        mapping=mapping,
+        source=source,
+        max_line_bytes=node.settings.max_body_bytes,
+        max_document_bytes=node.settings.max_document_bytes,
+    )
+    if importer is NATIVE:  # the fast path: parsing can run in a helper process beside the writer
+        result = reports.ingest_lines(
+            node,
+            actor,
+            numbered_lines(stream, options),
+            request_id=request_id,
+            batch_size=batch_size,
+            on_batch=on_batch,
+            parse_workers=parse_workers,
+        )
+    else:
+        result = reports.ingest_items(
+            node,
+            actor,
+            importer.read(stream, options),
+            request_id=request_id,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+    return ImportOutcome(importer.name, result)
