@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
-from accord.api.routes import admin, audit, cases, identifiers, meta, reports
+from accord.api.routes import admin, audit, cases, identifiers, meta, reports, transfer
+from accord.services.jobs import JobRunner
 from accord.services.node import Node
 
 __all__ = ["create_app"]
 
 
-def create_app(node: Node) -> FastAPI:
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The job runner lives as long as the app serves (imports uploaded through /v1/import run there)."""
+    runner = JobRunner(app.state.node) if app.state.run_jobs else None
+    if runner is not None:
+        runner.start()
+    app.state.jobs = runner
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
+def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Accord node API",
         version=__version__,
         description="Reports, cases, identifiers, organisations, credentials and the audit trail of one Accord node.",
     )
     app.state.node = node
+    app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, cases, identifiers, admin, audit):
+    for module in (meta, reports, transfer, cases, identifiers, admin, audit):
         app.include_router(module.router)
 
     app.add_middleware(RequestIds, ids=node.ids)

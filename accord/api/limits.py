@@ -31,7 +31,7 @@ class BodyLimit:
         self.app, self.default, self.bulk = app, default, bulk
 
     def _limit(self, path: str) -> int:
-        return self.bulk if path.endswith(":bulk") else self.default
+        return self.bulk if path.endswith(":bulk") or path == "/v1/import" else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

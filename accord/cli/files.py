@@ -70,7 +70,7 @@ def byte_progress(raw: IO[bytes], path: Path, console: Console) -> Iterator[Call
 
 
 @contextmanager
-def counting_progress(total: int, console: Console, label: str) -> Iterator[Callable[[int], None]]:
+def counting_progress(total: int | None, console: Console, label: str) -> Iterator[Callable[[int], None]]:
     with _bar(console) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.update(task, completed=done)

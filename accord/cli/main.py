@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -211,6 +211,49 @@ def ingest(
     )
     if result.rejected:
         raise typer.Exit(2)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Argument(help="native|csv|stix|ftm|case|dsa")],
+    out_file: Annotated[Path, typer.Option("--out", help="file to write (replaced only when the export succeeds)")],
+    key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of the exporting actor")],
+    received_after: Annotated[datetime | None, typer.Option(help="only reports received at or after (UTC)")] = None,
+    received_before: Annotated[datetime | None, typer.Option(help="only reports received before (UTC)")] = None,
+    incident_type: Annotated[str | None, typer.Option(help="category code")] = None,
+    urgency: Annotated[str | None, typer.Option(help="urgency indicator code")] = None,
+    urgent: Annotated[bool | None, typer.Option("--urgent/--not-urgent", help="urgent channel only, or never")] = None,
+    source: Annotated[str | None, typer.Option(help="source code")] = None,
+    agreement: Annotated[str | None, typer.Option(help="agreement id to mark the export with")] = None,
+) -> None:
+    """Export your organisation's reports (every report exported is recorded in the audit trail)."""
+    from accord.services import exports
+    from accord.store.reports import ReportFilter
+
+    node = _node(ctx)
+    with reporting():
+        actor = admin.authenticate(node, key)
+        for voc, code, name in (
+            (node.vocab.categories, incident_type, "--incident-type"),
+            (node.vocab.urgency, urgency, "--urgency"),
+            (node.vocab.sources, source, "--source"),
+        ):
+            if code is not None:
+                voc.check(code, name)
+    utc = [
+        d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d for d in (received_after, received_before)
+    ]
+    f = ReportFilter(utc[0], utc[1], incident_type, urgency, urgent, source)
+    partial = out_file.with_name(out_file.name + ".partial")
+    with reporting(str(out_file)), files.counting_progress(None, err, f"exporting {format}") as advance:
+        try:
+            with partial.open("wb") as fh:
+                n = exports.export(node, actor, format, f, fh, agreement_id=agreement, progress=advance)
+            partial.replace(out_file)
+        finally:
+            partial.unlink(missing_ok=True)
+    out.print(f"{n} reports written to {out_file}")
 
 
 @app.command()

@@ -17,6 +17,8 @@ __all__ = ["PERMISSIONS", "Action", "allowed", "require"]
 class Action(StrEnum):
     report_create = "report.create"
     report_read = "report.read"
+    report_export = "report.export"
+    job_read = "job.read"
     case_create = "case.create"
     case_read = "case.read"
     case_update = "case.update"
@@ -30,15 +32,42 @@ class Action(StrEnum):
 
 _A = Action
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.submitter: frozenset({_A.report_create, _A.org_read}),
+    Role.submitter: frozenset({_A.report_create, _A.job_read, _A.org_read}),
     Role.analyst: frozenset(
-        {_A.report_create, _A.report_read, _A.case_create, _A.case_read, _A.identifier_search, _A.org_read}
+        {
+            _A.report_create,
+            _A.report_read,
+            _A.report_export,
+            _A.job_read,
+            _A.case_create,
+            _A.case_read,
+            _A.identifier_search,
+            _A.org_read,
+        }
     ),
     Role.investigator: frozenset(
-        {_A.report_read, _A.case_create, _A.case_read, _A.case_update, _A.identifier_search, _A.org_read}
+        {
+            _A.report_read,
+            _A.report_export,
+            _A.job_read,
+            _A.case_create,
+            _A.case_read,
+            _A.case_update,
+            _A.identifier_search,
+            _A.org_read,
+        }
     ),
     Role.supervisor: frozenset(
-        {_A.report_read, _A.case_create, _A.case_read, _A.case_update, _A.identifier_search, _A.org_read}
+        {
+            _A.report_read,
+            _A.report_export,
+            _A.job_read,
+            _A.case_create,
+            _A.case_read,
+            _A.case_update,
+            _A.identifier_search,
+            _A.org_read,
+        }
     ),
     Role.custodian: frozenset({_A.org_read}),
     Role.auditor: frozenset({_A.audit_read, _A.audit_verify, _A.org_read}),

@@ -10,7 +10,7 @@ from accord import plugins
 from accord.errors import Invalid
 from accord.intake.formats import Importer, ImportOptions
 from accord.intake.importers.native import NATIVE, numbered_lines
-from accord.intake.source import open_input
+from accord.intake.source import check_text_encoding, open_input
 from accord.model.organisation import Actor
 from accord.services import reports
 from accord.services.node import Node
@@ -30,6 +30,7 @@ def detect(head: bytes, name: str) -> Importer:
     for candidate in plugins.importers().values():
         if candidate.sniff(head, name):
             return candidate
+    check_text_encoding(head, name)  # every format is text: a UTF-16 file is why nothing recognised it
     known = ", ".join(sorted(plugins.importers()))
     raise Invalid.at("/format", f"{name}: cannot tell the file's format; name it (one of: {known})")
 

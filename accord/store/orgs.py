@@ -15,6 +15,7 @@ from accord.store.schema import actors, credentials, organisations
 
 __all__ = [
     "CredentialRow",
+    "actor_by_id",
     "credential_for_auth",
     "get_org",
     "insert_actor",
@@ -192,3 +193,24 @@ def org_by_id(conn: Connection, org_id: str) -> Organisation:
     if row is None:
         raise NotFound(f"no organisation {org_id}")
     return _org(row)
+
+
+def actor_by_id(conn: Connection, actor_id: str) -> Actor:
+    """The actor as it is now (roles may have changed since it was last seen): background jobs act
+    with the submitter's current rights, never with rights it has lost."""
+    q = (
+        select(actors, organisations.c.operator)
+        .join(organisations, organisations.c.id == actors.c.org_id)
+        .where(actors.c.id == actor_id)
+    )
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no actor {actor_id}")
+    return Actor(
+        id=ActorId(row.id),
+        org_id=OrgId(row.org_id),
+        name=row.name,
+        kind=ActorKind(row.kind),
+        roles=frozenset(Role(r) for r in row.roles),
+        operator=row.operator,
+    )

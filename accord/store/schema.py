@@ -27,6 +27,7 @@ __all__ = [
     "cases",
     "credentials",
     "idempotency_keys",
+    "jobs",
     "metadata",
     "organisations",
     "report_identifiers",
@@ -186,4 +187,25 @@ audit_events = Table(
     Column("detail", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("actor_id", ID, ForeignKey("actors.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("heartbeat_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("progress", JSON, nullable=False),
+    Column("rejections", JSON, nullable=False),
+    Column("error", String(2000)),
+    Index(None, "status", "created_at"),
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/redoc"): None,
     ("GET", "/healthz"): None,
     ("GET", "/v1/vocabularies"): None,
+    ("GET", "/v1/schemas/report.json"): None,
+    ("POST", "/v1/import"): Action.report_create,
+    ("GET", "/v1/jobs/{job_id}"): Action.job_read,
+    ("GET", "/v1/export"): Action.report_export,
     ("POST", "/v1/reports"): Action.report_create,
     ("POST", "/v1/reports:bulk"): Action.report_create,
     ("GET", "/v1/reports"): Action.report_read,
@@ -59,7 +64,7 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
-PARAM_KIND = {"report_id": "rpt", "case_id": "case", "key_id": "key", "org_id": "org"}
+PARAM_KIND = {"report_id": "rpt", "case_id": "case", "key_id": "key", "org_id": "org", "job_id": "job"}
 
 SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor]
 SHARED_IDEM = "shared-idem-1"  # the same Idempotency-Key in every organisation
@@ -76,12 +81,14 @@ class Org:
     actor_ids: list[str] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
 
     def ids(self) -> set[str]:
-        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases}
+        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases, *self.jobs}
 
     def of_kind(self, prefix: str) -> list[str]:
-        return {"rpt": self.reports, "case": self.cases, "key": self.key_ids, "org": [self.id]}[prefix]
+        kinds = {"rpt": self.reports, "case": self.cases, "key": self.key_ids, "org": [self.id], "job": self.jobs}
+        return kinds[prefix]
 
 
 def ok(r: Any, status: int = 200) -> dict[str, Any]:
@@ -152,6 +159,15 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
     ok(client.patch(f"/v1/cases/{second}", json={"status": "suspended"}, headers=inv))
     ok(client.post(f"/v1/cases/{second}/reports", json={"report_ids": [org.reports[2]]}, headers=inv))
     ok(client.get("/v1/audit", headers=auth(org.tokens[Role.auditor])))
+    job = ok(
+        client.post("/v1/import?name=sweep.ndjson", content=ndjson([report_json(f"{letter}-6")]), headers=analyst), 202
+    )
+    org.jobs.append(job["id"])
+    for _ in range(600):
+        if ok(client.get(f"/v1/jobs/{job['id']}", headers=analyst))["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    org.reports.append(ok(client.get("/v1/reports", headers=analyst))["items"][-1]["id"])
     return org
 
 
@@ -204,13 +220,13 @@ class Sweep:
     def __init__(self, client: TestClient, world: World, a: Org, others: list[Org], operator_org: str) -> None:
         self.client, self.world, self.a, self.others = client, world, a, others
         self.foreign_by_kind: dict[str, list[str]] = {
-            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org")
+            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job")
         }
         self.foreign_by_kind["org"].append(operator_org)
         self.foreign = {i for o in others for i in o.ids()} | {operator_org}
         self.foreign_names = [o.name for o in others]
         # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
-        self.own = {"rpt": a.reports[0], "case": a.cases[0], "key": a.key_ids[-1], "org": a.id}
+        self.own = {"rpt": a.reports[0], "case": a.cases[0], "key": a.key_ids[-1], "org": a.id, "job": a.jobs[0]}
         self.calls: Counter[tuple[str, str]] = Counter()
         self.targets: Counter[str] = Counter()
         self.foreign_hit: set[tuple[str, str, str]] = set()
@@ -260,6 +276,10 @@ class Sweep:
             # B's external id with other content: new for A, not a 409.
             yield Call({}, "none", json=report_json(f"{b}-2"))
             return
+        if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
+            lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]
+            yield Call({}, "none", content=ndjson(lines), query={"name": "sweep.ndjson"})
+            return
         if key == ("POST", "/v1/reports:bulk"):
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 4)]
 
@@ -299,6 +319,8 @@ class Sweep:
             ]
         if ep.path == "/v1/reports":
             return [{}, *({"cursor": i} for i in self.foreign_by_kind["rpt"][:2])]
+        if ep.path == "/v1/export":  # the file must hold A's reports only (the leak check reads its text)
+            return [{"format": "native"}, {"format": "native", "source": "platform"}]
         if ep.path == "/v1/cases":
             return [{}, *({"cursor": i} for i in self.foreign_by_kind["case"][:2])]
         return [{}]

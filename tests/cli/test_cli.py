@@ -94,3 +94,32 @@ def test_audit_verify_detects_edits_and_truncation(tmp_path: Path) -> None:
     code, _, err = run([*base, "audit", "verify"])
     assert code == 1 and "audit event 3: hash does not match" in err
     engine.dispose()
+
+
+def test_export_then_ingest_elsewhere_and_bad_export_input(tmp_path: Path) -> None:
+    base, org, _ = init_node(tmp_path)
+    _, out, _ = run([*base, "key", "create", "--org", org, "--name", "x", "--role", "analyst"])
+    key = token_in(out)
+    f = tmp_path / "reports.ndjson"
+    f.write_bytes(
+        b"".join(
+            orjson.dumps(report_json(f"x{i}", incident_type="grooming" if i % 2 else "csam")) + b"\n" for i in range(6)
+        )
+    )
+    assert run([*base, "ingest", str(f), "--key", key])[0] == 0
+    dest = tmp_path / "out.ndjson"
+    code, out, err = run([*base, "export", "native", "--out", str(dest), "--key", key, "--incident-type", "grooming"])
+    assert code == 0, err
+    assert "3 reports written" in out
+    assert sorted(orjson.loads(x)["external_id"] for x in dest.read_bytes().splitlines()) == ["x1", "x3", "x5"]
+    code, _, err = run(
+        [*base, "export", "native", "--out", str(tmp_path / "o2"), "--key", key, "--incident-type", "nope"]
+    )
+    assert code == 2 and "--incident-type" in err and not (tmp_path / "o2").exists()
+    code, _, err = run([*base, "export", "pdf", "--out", str(tmp_path / "o3"), "--key", key])
+    assert code == 2 and "unknown export format 'pdf'" in err
+    assert not (tmp_path / "o3").exists() and not (tmp_path / "o3.partial").exists()
+    base2, org2, _ = init_node(tmp_path / "second")
+    _, out, _ = run([*base2, "key", "create", "--org", org2, "--name", "x", "--role", "analyst"])
+    code, out, _ = run([*base2, "ingest", str(dest), "--key", token_in(out)])
+    assert code == 0 and "native: 3 accepted" in out

@@ -36,11 +36,18 @@ def test_operator_only_actions_are_in_no_role() -> None:
 
 
 def test_submitters_can_only_create() -> None:
+    """A platform's machine account submits and follows its own import jobs; it reads nothing back."""
     sub = actor(Role.submitter)
     assert allowed(sub, Action.report_create)
     granted = {a for a in Action if allowed(sub, a)}
-    assert granted == {Action.report_create, Action.org_read}
-    for action in (Action.report_read, Action.case_read, Action.case_create, Action.identifier_search):
+    assert granted == {Action.report_create, Action.job_read, Action.org_read}
+    for action in (
+        Action.report_read,
+        Action.report_export,
+        Action.case_read,
+        Action.case_create,
+        Action.identifier_search,
+    ):
         assert not allowed(sub, action)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Response
 
 from accord.api.deps import NodeDep
+from accord.intake.schema import report_schema
 
 router = APIRouter(tags=["meta"])
 
@@ -14,6 +16,12 @@ router = APIRouter(tags=["meta"])
 @router.get("/healthz")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/v1/schemas/report.json", response_class=Response)
+def report_schema_document(node: NodeDep) -> Response:
+    """The JSON Schema (2020-12) of a report submission, vocabulary codes included (public)."""
+    return Response(orjson.dumps(report_schema(node.vocab)), media_type="application/schema+json")
 
 
 @router.get("/v1/vocabularies")

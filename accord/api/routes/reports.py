@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -116,20 +116,16 @@ def read_report(report_id: str, actor: CurrentActor, node: NodeDep, rid: Request
     return service.get(node, actor, report_id, rid)
 
 
-@router.get("", response_model=ReportPage)
-def list_reports(
-    actor: CurrentActor,
+def report_filter(
     node: NodeDep,
-    rid: RequestId,
     received_after: datetime | None = None,
     received_before: datetime | None = None,
     incident_type: str | None = None,
     urgency: str | None = None,
     urgent: bool | None = None,
     source: str | None = None,
-    cursor: str | None = Query(default=None, max_length=64),
-    limit: int = Query(default=100, ge=1, le=500),
-) -> ReportPage:
+) -> ReportFilter:
+    """The report filters of the query string, codes checked against the vocabularies."""
     v = node.vocab
     for voc, code, name in (
         (v.categories, incident_type, "incident_type"),
@@ -141,6 +137,20 @@ def list_reports(
     for name, value in (("received_after", received_after), ("received_before", received_before)):
         if value is not None and value.tzinfo is None:
             raise Invalid(f"{name}: needs a time zone", {f"?{name}": "timestamp needs a time zone (Z or +hh:mm)"})
-    f = ReportFilter(received_after, received_before, incident_type, urgency, urgent, source)
+    return ReportFilter(received_after, received_before, incident_type, urgency, urgent, source)
+
+
+ReportFilterDep = Annotated[ReportFilter, Depends(report_filter)]
+
+
+@router.get("", response_model=ReportPage)
+def list_reports(
+    actor: CurrentActor,
+    node: NodeDep,
+    rid: RequestId,
+    f: ReportFilterDep,
+    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=100, ge=1, le=500),
+) -> ReportPage:
     page = service.list_page(node, actor, f, cursor, limit, rid)
     return ReportPage(items=page.items, next_cursor=page.next_cursor)
