@@ -116,6 +116,12 @@ def _submit_once(node: Node, actor: Actor, p: Prepared, idem_key: str | None, re
                 if idem_key is not None:
                     store.insert_idempotency(conn, actor, idem_key, p.digest, existing[0], node.clock.now())
                 return Submission(store.get(conn, actor, existing[0]), created=False)
+        else:
+            same = store.existing_by_digest(conn, actor, [p.digest]).get(p.digest)
+            if same is not None:
+                if idem_key is not None:
+                    store.insert_idempotency(conn, actor, idem_key, p.digest, same, node.clock.now())
+                return Submission(store.get(conn, actor, same), created=False)
         item = _stored(node, actor, p)
         store.insert_many(conn, [item])
         if idem_key is not None:
@@ -203,10 +209,17 @@ def _commit_batch(
     with node.db.write() as conn:
         ext_ids = [p.report_in.external_id for _, p in batch if p.report_in.external_id is not None]
         seen = store.existing_by_external_id(conn, actor, ext_ids) if ext_ids else {}
+        anonymous = [p.digest for _, p in batch if p.report_in.external_id is None]
+        same_content = set(store.existing_by_digest(conn, actor, anonymous)) if anonymous else set()
         fresh: list[StoredReport] = []
         for number, p in batch:
             ext = p.report_in.external_id
-            if ext is not None and ext in seen:
+            if ext is None:
+                if p.digest in same_content:
+                    result.duplicates += 1
+                    continue
+                same_content.add(p.digest)
+            elif ext in seen:
                 if seen[ext][1] == p.digest:
                     result.duplicates += 1
                 else:

@@ -23,6 +23,7 @@ from accord.store.schema import idempotency_keys, report_identifiers, reports
 __all__ = [
     "ReportFilter",
     "StoredReport",
+    "existing_by_digest",
     "existing_by_external_id",
     "get",
     "get_many",
@@ -146,6 +147,19 @@ def existing_by_external_id(conn: Connection, actor: Actor, external_ids: Sequen
                 reports.c.org_id == actor.org_id, reports.c.external_id.in_(chunk)
             )
         out.update((r.external_id, (r.id, r.digest)) for r in conn.execute(q))
+    return out
+
+
+def existing_by_digest(conn: Connection, actor: Actor, digests: Sequence[str]) -> dict[str, str]:
+    """content digest -> report id, for the caller's stored reports that have no external id."""
+    out: dict[str, str] = {}
+    for start in range(0, len(digests), 500):
+        q = select(reports.c.digest, reports.c.id).where(
+            reports.c.org_id == actor.org_id,
+            reports.c.external_id.is_(None),
+            reports.c.digest.in_(list(digests[start : start + 500])),
+        )
+        out.update((r.digest, r.id) for r in conn.execute(q))
     return out
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from accord.store.types import UtcDateTime
@@ -101,6 +102,15 @@ reports = Table(
     Column("sealed_fields", JSON, nullable=False),
     Column("digest", String(64), nullable=False),
     UniqueConstraint("org_id", "external_id"),
+    # A report without an external id is known by its content: the same content twice is one report.
+    Index(
+        None,
+        "org_id",
+        "digest",
+        unique=True,
+        sqlite_where=text("external_id IS NULL"),
+        postgresql_where=text("external_id IS NULL"),
+    ),
     Index(None, "org_id", "received_at"),
     Index(None, "org_id", "incident_type"),
 )

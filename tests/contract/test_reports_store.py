@@ -192,3 +192,22 @@ def test_identifier_search_survives_key_hash_collisions(world: World, monkeypatc
     )
     ident = parse_obj(Identifier, {"kind": "email", "value": "subject.a@example.org"})
     assert [x.id for x in reports.search_identifier(world.node, a, ident)] == [ra.id]
+
+
+def test_reports_without_external_id_are_known_by_content(world: World) -> None:
+    """No external id: the same content again (single or bulk, in one batch or across batches) is the first report."""
+    import orjson
+
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    b = world.actor(world.org("B", [Role.analyst])[1])
+    body = report_json("x")
+    del body["external_id"]
+    first = reports.submit(world.node, a, parse_obj(ReportIn, body))
+    again = reports.submit(world.node, a, parse_obj(ReportIn, {**body, "media": body["media"]}))
+    assert first.created and not again.created and again.report.id == first.report.id
+    assert reports.submit(world.node, b, parse_obj(ReportIn, body)).created  # another organisation: its own
+    other = {**body, "incident_type": "grooming"}
+    lines = [orjson.dumps(d) for d in (body, other, other, body)]
+    result = reports.ingest_lines(world.node, a, enumerate(lines, 1), batch_size=2)
+    assert (result.accepted, result.duplicates) == (1, 3)
+    assert len(reports.list_page(world.node, a, ReportFilter(), None, 100).items) == 2
