@@ -55,7 +55,8 @@ class Invalid(AccordError):
 
     @classmethod
     def at(cls, pointer: str, message: str) -> Invalid:
-        return cls(f"{pointer or '/'}: {message}", {pointer: message})
+        """A fault at ``pointer``; ``""`` is the whole input (a file), whose message names it itself."""
+        return cls(f"{pointer}: {message}" if pointer else message, {pointer: message})
 
     def within(self, prefix: str) -> Invalid:
         """The same error for a document nested at ``prefix`` in a larger one (``/organisation``)."""
