@@ -77,3 +77,38 @@ def test_json_document_forms() -> None:
     assert [i.line for i in read(orjson.dumps([doc, doc]))] == [1, 2]
     with pytest.raises(Invalid, match="malformed JSON"):
         read(b'[{"source": "hotline"')
+
+
+class _Endless(io.RawIOBase):
+    """``size`` bytes of one line without a newline, made up on the fly (never held in memory)."""
+
+    def __init__(self, size: int, tail: bytes) -> None:
+        self.left, self.tail = size, tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        if self.left > 0:
+            n = min(len(view), self.left)
+            view[:n] = b"x" * n
+            self.left -= n
+            return n
+        n = min(len(view), len(self.tail))
+        view[:n], self.tail = self.tail[:n], self.tail[n:]
+        return n
+
+
+def test_a_2_gb_line_is_refused_in_bounded_memory_and_the_next_line_still_counts() -> None:
+    import resource
+
+    good = orjson.dumps({"source": "hotline", "received_at": "2026-01-01T00:00:00Z", "incident_type": "other"})
+    stream = io.BufferedReader(_Endless(2 << 30, b"\n" + good + b"\n"), buffer_size=1 << 20)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    items = list(NATIVE.read(stream, ImportOptions(name="huge.ndjson", max_line_bytes=1 << 20)))
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert [i.line for i in items] == [1, 2]
+    assert "huge.ndjson:1: line longer than 1,048,576 bytes" in items[0].faults[""]
+    assert items[1].report is not None
+    assert grown_mib < 64, f"reading a 2 GB line grew the process by {grown_mib:.0f} MiB"
