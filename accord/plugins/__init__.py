@@ -40,13 +40,7 @@ def manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager("accord")
     pm.add_hookspecs(FormatSpec)
     for name in _BUILTIN:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but something it needs is missing: a real fault
-                raise
-            continue
-        pm.register(module, name)
+        pm.register(importlib.import_module(name), name)
     pm.load_setuptools_entrypoints("accord")
     return pm
 
