@@ -19,7 +19,7 @@ class Settings:
     max_import_bytes: int = 16 << 30
     # one document-shaped import (STIX bundle, JSON-LD graph, XML report) is parsed whole
     max_document_bytes: int = 256 << 20
-    bulk_batch_size: int = 5000
+    bulk_batch_size: int = 1000
     page_size_max: int = 500
     seal_key_file: Path = field(default=Path())
 
@@ -42,6 +42,6 @@ class Settings:
             max_bulk_bytes=int(env.get("ACCORD_MAX_BULK_BYTES", 1 << 30)),
             max_import_bytes=int(env.get("ACCORD_MAX_IMPORT_BYTES", 16 << 30)),
             max_document_bytes=int(env.get("ACCORD_MAX_DOCUMENT_BYTES", 256 << 20)),
-            bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 5000)),
+            bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
         )
