@@ -562,3 +562,9 @@ def test_paths_index_only_repeated_names() -> None:
     item = only(report(body))
     assert list(item.faults) == ["/report/victim[2]/victimPerson/phone"]
     assert re.fullmatch(r"/report", item.ref or "")
+
+
+def test_an_unknown_declared_encoding_is_refused_by_name() -> None:
+    """Found by the fuzz test: expat raised LookupError for a codec name it does not know."""
+    with pytest.raises(Invalid, match=r"^t\.xml: unknown character encoding 'TTF-8'"):
+        read(b'<?xml version="1.0" encoding="TTF-8"?>\n<report/>\n')
