@@ -19,6 +19,7 @@ import phonenumbers
 from pydantic import Field, model_validator
 
 from accord.model.base import Inbound, UtcDatetime
+from accord.model.wallets import normalise_wallet
 
 __all__ = ["Identifier", "IdentifierKind", "canonical_url", "e164", "normalise"]
 
@@ -124,9 +125,9 @@ def _payment(ident: Identifier) -> str:
     if ident.instrument == "wallet":
         if not ident.chain:
             raise ValueError("a wallet address needs its chain")
-        chain = ident.chain.casefold()
-        # Hex addresses are case-insensitive (EIP-55 case is only a checksum); base58 ones are not.
-        return f"wallet/{chain}/{v.lower() if v.lower().startswith('0x') else v}"
+        # Checked where the chain defines a checksum (base58check, bech32/bech32m, EIP-55 mixed case);
+        # hex and bech32 forms are lower-cased, base58 keeps its case (it is significant there).
+        return f"wallet/{ident.chain.casefold()}/{normalise_wallet(ident.chain, v)}"
     return f"card-token/{v}"
 
 

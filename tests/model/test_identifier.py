@@ -332,3 +332,18 @@ def test_url_normalisation_is_idempotent(
     kept = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)]
     assert kept == [k for k, _ in query if not k.startswith("utm_")]
     assert once.startswith(scheme.lower() + "://" + host)
+
+
+def test_wallet_checksums_are_checked_where_the_chain_defines_one() -> None:
+    eip55 = "0x52908400098527886E0F7030069857D2E4169EE7"
+    broken = eip55[:-1] + "e"  # one case flip breaks the EIP-55 checksum
+    assert "checksum" in str(bad("payment", broken, instrument="wallet", chain="ethereum")).lower()
+    assert (
+        "checksum"
+        in str(bad("payment", "1BoatSLRHtKNngkdXEeobR76b53LETtpyU", instrument="wallet", chain="btc")).lower()
+    )
+    segwit = "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"  # BIP-173, upper case is valid and is lower-cased
+    assert norm("payment", segwit, instrument="wallet", chain="bitcoin") == f"wallet/bitcoin/{segwit.lower()}"
+    assert norm("payment", "addr-on-a-chain-without-checksum", instrument="wallet", chain="other") == (
+        "wallet/other/addr-on-a-chain-without-checksum"
+    )
