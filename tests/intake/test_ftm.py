@@ -43,7 +43,13 @@ _extra_identifier = st.sampled_from(
             "chain": "ethereum",
             "value": "0x52908400098527886E0F7030069857D2E4169EE7",
         },
-        {"kind": "payment", "instrument": "wallet", "chain": "bitcoin", "value": "bc1q" + "x" * 100},
+        # a valid 74-character segwit v1 address (BIP-350), longer than FtM's 64-character cryptoAddress
+        {
+            "kind": "payment",
+            "instrument": "wallet",
+            "chain": "bitcoin",
+            "value": "bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7kt5nd6y",
+        },
         {"kind": "payment", "instrument": "iban", "value": "NL91 ABNA 0417 1643 00"},
         {"kind": "payment", "instrument": "iban", "value": "DE89370400440532013000"},
         {"kind": "payment", "instrument": "card-token", "value": "tok_0001"},

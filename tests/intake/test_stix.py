@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import stix2
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stix2patterns.validator import run_validator  # type: ignore[import-untyped]
 from stix2validator import ValidationOptions, validate_string
 
 from accord.errors import Invalid
 from accord.intake.exporters.stix import StixExporter
 from accord.intake.formats import ExportContext, ImportOptions, Item
 from accord.intake.importers.native import NATIVE
-from accord.intake.importers.stix import STIX
+from accord.intake.importers.stix import STIX, _pattern_fault, _simple_pattern, _visited_pattern_media
 from accord.intake.stix_common import TLP2_IDS, TLP_EXTENSION, X_SUBJECTS, agreement_statement, stix_id
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
@@ -88,6 +90,88 @@ def test_exports_pass_the_oasis_validator(reports: list[ReportIn], context: Expo
     assert result.is_valid and result.errors == []
     codes = {m.group(1) for w in result.warnings if (m := re.search(r"\{(\d+)\}", str(w)))}
     assert codes <= ALLOWED_WARNINGS, result.warnings
+
+
+_instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2026, 11, 1), timezones=st.just(UTC))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(report_in, min_size=1, max_size=3), st.lists(_instants, min_size=3, max_size=3), st.booleans())
+def test_exported_objects_are_what_stix2_makes_of_them(
+    reports: list[ReportIn], times: list[datetime], agreed: bool
+) -> None:
+    """The exporter builds plain dicts; stix2 is the reference. Each object, parsed by stix2, must
+    serialize back to exactly the text we wrote: same properties, defaults, order and timestamps."""
+    ingested, received, generated = times  # with microseconds, to exercise each timestamp precision
+    context = ExportContext(org_id="org_x", org_name="Test Hotline", generated_at=generated)
+    if agreed:
+        context = AGREED
+    out = io.BytesIO()
+    stored_reports = [
+        stored(r, i).model_copy(update={"ingested_at": ingested, "received_at": received + timedelta(microseconds=i)})
+        for i, r in enumerate(reports)
+    ]
+    StixExporter().write(stored_reports, out, context)
+    lines = out.getvalue().decode().splitlines()
+    assert lines[0].startswith('{"type": "bundle"') and lines[-1] == "]}"
+    for line in lines[1:-1]:
+        text = line.removesuffix(",")
+        obj = orjson.loads(text)
+        parsed = stix2.parse(obj, allow_custom=True, version="2.1")
+        if obj["id"] in TLP2_IDS.values():  # OASIS's definitions, copied as published
+            assert orjson.loads(parsed.serialize()) == obj
+        else:
+            assert parsed.serialize() == text
+
+
+def _hex(seed: str, n: int, upper: bool) -> str:
+    return (seed * 128)[:n].upper() if upper else (seed * 128)[:n]
+
+
+_seeds = st.text(alphabet="0123456789abcdef", min_size=1, max_size=8)
+# comparisons of the simple shape (right name, right length) twice as often as any others, so that
+# generated patterns sit on both sides of the simple path's edge
+_simple_comparisons = st.builds(
+    lambda name_length, upper, seed: f"file:hashes.{name_length[0]} = '{_hex(seed, name_length[1], upper)}'",
+    st.sampled_from([("MD5", 32), ("'MD5'", 32), ("SHA256", 64), ("'SHA256'", 64), ("'SHA-256'", 64)]),
+    st.booleans(),
+    _seeds,
+)
+_other_comparisons = st.builds(
+    lambda name, n, upper, seed: f"file:hashes.{name} = '{_hex(seed, n, upper)}'",
+    st.sampled_from(["MD5", "md5", "'SHA-256'", "SHA256", "'SHA-1'", "SHA1", "x_pdq"]),
+    st.sampled_from([31, 32, 40, 64, 65]),
+    st.booleans(),
+    _seeds,
+)
+_patterns = st.builds(
+    lambda comps, ops, form: form.format(
+        "".join(c + (ops[k % len(ops)] if k < len(comps) - 1 else "") for k, c in enumerate(comps))
+    ),
+    st.lists(st.one_of(_simple_comparisons, _simple_comparisons, _other_comparisons), min_size=1, max_size=3),
+    st.lists(st.sampled_from([" AND ", " OR ", " AND ", " OR ", " or ", " and ", "  OR "]), min_size=1, max_size=2),
+    st.sampled_from(
+        ["[{}]", "[{}]", "[{}]", "[{}] OR [file:hashes.MD5 = '" + MD5 + "']", " [{}]", "[{}] WITHIN 5 SECONDS"]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_patterns)
+def test_simple_patterns_are_read_as_the_stix2_pattern_validator_and_visitor_read_them(pattern: str) -> None:
+    simple = _simple_pattern(pattern)
+    errors = run_validator(pattern, "2.1")
+    assert (_pattern_fault(pattern) is None) == (errors == [])
+    if simple is not None:
+        assert errors == []
+        expected = _visited_pattern_media(pattern)
+        found = [dict(simple)] if len({n for n, _ in simple}) == len(simple) else [{n: v} for n, v in simple]
+        assert found == expected
+
+
+def test_our_own_pattern_shape_takes_the_simple_path() -> None:
+    pattern = f"[file:hashes.MD5 = '{MD5}' OR file:hashes.'SHA-256' = '{'A' * 64}']"
+    assert _simple_pattern(pattern) == [("md5", MD5), ("sha256", "a" * 64)]
 
 
 def _report(**kw: Any) -> ReportIn:
@@ -293,6 +377,76 @@ def test_own_export_referring_to_a_missing_observable_is_a_fault() -> None:
     items = read(bundle(*kept))
     assert items[0].report is None
     assert list(items[0].faults) == [f"{kept[1]['id']}/{X_SUBJECTS}/0/identifiers/0/ref"]
+
+
+OBSERVED = {
+    "type": "observed-data",
+    "spec_version": "2.1",
+    "id": "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25",
+    "created": "2026-03-01T00:00:00.000Z",
+    "modified": "2026-03-01T00:00:00.000Z",
+    "first_observed": "2026-03-01T00:00:00Z",
+    "last_observed": "2026-03-01T00:00:00Z",
+    "number_observed": 1,
+    "object_refs": ["file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36"],
+}
+FILE = {
+    "type": "file",
+    "spec_version": "2.1",
+    "id": "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36",
+    "hashes": {"MD5": MD5},
+}
+
+
+@pytest.mark.parametrize(
+    ("observed", "file", "fault"),
+    [
+        ({}, {}, None),
+        ({"created": None}, {}, "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/created"),
+        ({"spec_version": None}, {}, "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/spec_version"),
+        (
+            {"id": "observed-data--4e8b1a96-d2af-4a4b-0d5c-7a6f9e0b1c25"},
+            {},
+            "observed-data--4e8b1a96-d2af-4a4b-0d5c-7a6f9e0b1c25/id",
+        ),
+        (
+            {"first_observed": "2026-03-01 00:00:00Z"},
+            {},
+            "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/first_observed",
+        ),
+        (
+            {"last_observed": "2026-02-28T23:59:59.999Z"},
+            {},
+            "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/last_observed",
+        ),
+        ({"modified": "2026-02-28T00:00:00.000Z"}, {}, "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/modified"),
+        ({"number_observed": 0}, {}, "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/number_observed"),
+        ({"number_observed": "1"}, {}, "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/number_observed"),
+        (
+            {"object_marking_refs": ["identity--05acf267-8abd-4b81-8fd5-f046cf748768"]},
+            {},
+            "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25/object_marking_refs",
+        ),
+        ({}, {"hashes": {"MD5": MD5, "SHA-1": "abc"}}, "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36/hashes"),
+        ({}, {"hashes": None}, "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36/hashes"),
+        ({}, {"size": -1}, "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36/size"),
+        ({}, {"mime_type": 7}, "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36/mime_type"),
+    ],
+)
+def test_objects_a_report_reads_are_checked_against_stix_2_1(
+    observed: dict[str, Any], file: dict[str, Any], fault: str | None
+) -> None:
+    """What STIX 2.1 requires of each object type Accord reads (required properties, types, ids, timestamps
+    and their order) is checked on the parsed JSON; a fault names the object and property."""
+    drop = {k for k, v in (observed | file).items() if v is None}
+    objs = [
+        {k: v for k, v in (OBSERVED | observed).items() if k not in drop},
+        {k: v for k, v in (FILE | file).items() if k not in drop},
+    ]
+    items = read(bundle(*objs))
+    assert len(items) == 1
+    assert list(items[0].faults) == ([fault] if fault else [])
+    assert (items[0].report is None) == (fault is not None)
 
 
 @pytest.mark.parametrize(
