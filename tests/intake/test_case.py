@@ -1,5 +1,6 @@
 """CASE/UCO JSON-LD: round trip, conformance with case_validate (the CASE reference validator), a
-partner-shaped investigation, the third-party rules, detection, and the bad-input cases."""
+partner-shaped investigation, the third-party rules, detection, the bad-input cases, and the fast
+reader (plain JSON-LD read as JSON) held to rdflib's JSON-LD parser."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ import orjson
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from rdflib import Literal
 
 from accord.errors import Invalid, PayloadTooLarge
 from accord.intake.exporters import case as case_exporter
 from accord.intake.exporters.case import CaseExporter
 from accord.intake.formats import ExportContext, Exporter, Importer, ImportOptions, Item
 from accord.intake.importers import case as case_importer
-from accord.intake.importers.case import CASE
+from accord.intake.importers.case import CASE, CaseImporter
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from tests.intake.strategies import report_in, stored
@@ -84,8 +86,11 @@ def export(reports: list[ReportIn], context: ExportContext = CTX, first: int = 0
     return out.getvalue()
 
 
-def read(data: bytes, **kw: Any) -> list[Item]:
-    return list(CASE.read(io.BufferedReader(io.BytesIO(data)), ImportOptions(name="f.jsonld", **kw)))  # type: ignore[arg-type]
+def read(data: bytes, importer: CaseImporter = CASE, **kw: Any) -> list[Item]:
+    return list(importer.read(io.BufferedReader(io.BytesIO(data)), ImportOptions(name="f.jsonld", **kw)))  # type: ignore[arg-type]
+
+
+RDFLIB = CaseImporter(fast=False)  # always rdflib's JSON-LD parser: the reference for the fast reader
 
 
 def conforms(tmp_path: Path, *docs: bytes) -> str | None:
@@ -317,11 +322,12 @@ def test_unusable_observables_are_skipped_and_an_empty_export_is_empty() -> None
         (_graph({"@id": "kb:x", "bad": 1}, context={**case_exporter.CONTEXT, "bad": {"@id": 5}}), "not valid JSON-LD"),
     ],
 )
-def test_bad_documents_are_refused_whole_naming_the_file(data: bytes, message: str) -> None:
+@pytest.mark.parametrize("importer", [CASE, RDFLIB], ids=["fast", "rdflib"])
+def test_bad_documents_are_refused_whole_naming_the_file(data: bytes, message: str, importer: CaseImporter) -> None:
     with pytest.raises(
         Invalid, match=re.escape(f"f.jsonld: {message}") if message != "not UTF-8" else "f.jsonld: not UTF-8"
     ):
-        read(data)
+        read(data, importer)
 
 
 def test_truncated_export_is_refused() -> None:
@@ -373,9 +379,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         {"@context": {**case_exporter.CONTEXT, "t": {"@id": "kb:t", "@context": "https://example.org/scoped"}}},
     ],
 )
-def test_remote_contexts_are_refused_without_touching_the_network(no_network: list[object], doc: Any) -> None:
+@pytest.mark.parametrize("importer", [CASE, RDFLIB], ids=["fast", "rdflib"])
+def test_remote_contexts_are_refused_without_touching_the_network(
+    no_network: list[object], doc: Any, importer: CaseImporter
+) -> None:
     with pytest.raises(Invalid, match=r"f\.jsonld: (remote JSON-LD context|JSON-LD @import).*refused"):
-        read(orjson.dumps(doc))
+        read(orjson.dumps(doc), importer)
     assert no_network == []
 
 
@@ -398,3 +407,245 @@ def test_registered_through_the_plugin_hooks() -> None:
     (exporter,) = case_exporter.accord_exporters()
     assert isinstance(importer, Importer) and importer.name == "case"
     assert isinstance(exporter, Exporter) and exporter.name == "case" and exporter.suffix == ".jsonld"
+
+
+# The fast reader (plain JSON-LD read as JSON) against rdflib's JSON-LD parser.
+
+ODD = {
+    "@context": {
+        **case_exporter.CONTEXT,
+        "name": "https://ontology.unifiedcyberontology.org/uco/core/name",
+        "Action": "https://ontology.caseontology.org/case/investigation/InvestigativeAction",
+        "opaque": "http://example.org/no-delimiter",  # a term, but not usable as a prefix
+    },
+    "@graph": [
+        {
+            "@id": "_:act",  # a blank report node: no external id
+            "@type": ["Action"],
+            "uco-action:startTime": [
+                {"@type": "xsd:dateTime", "@value": "2026-06-01T00:00:00Z"},
+                {"@value": "2026-05-01T12:00:00.500000+02:00", "@type": "xsd:dateTime"},
+            ],
+            "uco-core:description": ["second", "first"],
+            "uco-action:object": [
+                {
+                    "@type": "uco-observable:EmailAddress",
+                    "uco-core:hasFacet": {
+                        "@type": "uco-observable:EmailAddressFacet",
+                        "uco-observable:addressValue": "blank@example.org",
+                    },
+                },
+                {"@id": "http://example.org/kb/account-1"},
+                [[{"@id": "kb:file-1"}]],
+                None,
+                5,
+                True,
+                1.5,
+                "kb:not-a-reference",
+                {"@value": None},
+            ],
+        },
+        {
+            "@id": "http://example.org/kb/account-1",
+            "@type": "uco-observable:ApplicationAccount",
+            "uco-core:hasFacet": [
+                {
+                    "@id": "_:af",
+                    "@type": "uco-observable:AccountFacet",
+                    "uco-observable:accountIdentifier": 42,
+                    "uco-observable:isActive": False,
+                    "uco-observable:accountIssuer": {"@id": "_:issuer"},
+                }
+            ],
+        },
+        {"@id": "_:issuer", "name": "platform-x", "opaque:x": "kept as the IRI opaque:x"},
+        {
+            "@id": "kb:file-1",
+            "https://ontology.unifiedcyberontology.org/uco/core/hasFacet": {
+                "@type": "https://ontology.unifiedcyberontology.org/uco/observable/ContentDataFacet",
+                "uco-observable:sizeInBytes": {"@value": "0012", "@type": "xsd:integer"},
+                "uco-observable:hash": {
+                    "@type": "uco-types:Hash",
+                    "uco-types:hashMethod": "SHA-256",
+                    "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": "AB" * 32},
+                },
+            },
+        },
+        {"@id": "kb:file-1", "@type": "uco-observable:File"},  # a node described twice
+        {
+            "@id": "kb:record-x",
+            "@type": "case-investigation:ProvenanceRecord",
+            "drafting:urgency": {"@list": ["recent", None]},
+            "uco-core:object": {"@list": []},
+        },
+        {
+            "@id": "kb:action-2",
+            "@type": "Action",
+            "uco-action:endTime": {"@value": "2026-01-01T00:00:00+00:00"},
+            "uco-action:result": {"@id": "kb:record-x"},
+        },
+    ],
+}
+
+
+def _fast_and_rdflib(data: bytes) -> tuple[list[Item], list[Item]]:
+    """Both readers' items; the document must be one the fast reader takes."""
+    assert isinstance(case_importer._graph(orjson.loads(data), "f.jsonld"), case_importer._JsonGraph)
+    return read(data), read(data, RDFLIB)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(report_in, min_size=1, max_size=4))
+def test_fast_and_rdflib_readers_agree_on_exports(reports: list[ReportIn]) -> None:
+    fast, slow = _fast_and_rdflib(export(reports))
+    assert fast == slow
+    assert [i.report for i in fast] == reports
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        (DATA / "partner-investigation.jsonld").read_bytes(),
+        orjson.dumps(ODD),
+        export([parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)]),
+        _graph(_record(2, "kb:email-1"), _action(1, "kb:record-1"), _record(1, "kb:email-1"), _action(3), _EMAIL),
+        _graph(_action(1, "kb:record-1"), {**_record(1, "kb:email-1"), "drafting:urgency": "recent"}, _EMAIL),
+    ],
+    ids=["partner", "odd", "rich", "faults", "urgency-not-a-list"],
+)
+def test_fast_and_rdflib_readers_agree(data: bytes) -> None:
+    fast, slow = _fast_and_rdflib(data)
+    assert fast == slow and fast
+
+
+def test_what_the_fast_reader_makes_of_plain_json_ld() -> None:
+    """The odd document's values, as rdflib gives them too: typed literals normalised (``0012`` is 12),
+    the smallest start time, a JSON number as an account id, a blank node named by its label and
+    placed after the named ones, an RDF list."""
+    act, record = read(orjson.dumps(ODD))
+    assert (act.ref, record.ref) == ("act", "urn:accord:kb:record-x")
+    assert act.report is not None and act.report.external_id is None
+    assert act.report.received_at == datetime(2026, 5, 1, 10, 0, 0, 500000, tzinfo=UTC)
+    assert act.report.narrative == "first"
+    assert [s.identifiers[0].value for s in act.report.subjects] == ["42", "blank@example.org"]
+    assert act.report.subjects[0].identifiers[0].service == "platform-x"
+    assert [(m.sha256, m.size) for m in act.report.media] == [("ab" * 32, 12)]
+    assert record.report is not None and record.report.urgency == ["recent"]
+    assert record.report.received_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert record.report.subjects == [] and record.report.external_id == "urn:accord:kb:record-x"
+
+
+def test_our_exports_and_the_partner_file_take_the_fast_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_rdflib(doc: Any, name: str) -> None:
+        raise AssertionError("rdflib's JSON-LD parser was used")
+
+    monkeypatch.setattr(case_importer, "_parse", no_rdflib)
+    reports = [parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)]
+    assert [i.report for i in read(export(reports))] == reports
+    assert read((DATA / "partner-investigation.jsonld").read_bytes()) == [Item(1, PARTNER, {}, PARTNER.external_id)]
+
+
+def _partner(change: Callable[[dict[str, Any]], None]) -> bytes:
+    doc = orjson.loads((DATA / "partner-investigation.jsonld").read_bytes())
+    change(doc)
+    return orjson.dumps(doc)
+
+
+def _record_node(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(n for n in doc["@graph"] if n["@type"] == "case-investigation:ProvenanceRecord")
+
+
+def _coerce_marking(doc: dict[str, Any]) -> None:
+    doc["@context"]["uco-core:objectMarking"] = {"@type": "@id"}
+    record = _record_node(doc)
+    record["uco-core:objectMarking"] = record["uco-core:objectMarking"]["@id"]  # a plain string, made an IRI
+
+
+def _language(doc: dict[str, Any]) -> None:
+    record = _record_node(doc)
+    record["uco-core:description"] = {"@value": record["uco-core:description"], "@language": "en"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doc: doc["@context"].update({"@vocab": "http://example.org/vocab#"}),
+        lambda doc: doc.update({"@context": [doc["@context"]]}),
+        lambda doc: doc["@context"].update({"@language": "en"}),
+        _coerce_marking,
+        _language,
+        lambda doc: _record_node(doc).update({"@context": {"ex": "http://example.org/ns#"}}),
+        lambda doc: doc["@graph"].append({"@id": "kb:x", "@reverse": {"uco-core:object": {"@id": "kb:y"}}}),
+        lambda doc: doc["@graph"].append({"@id": "kb:x", "uco-core:tag": {"@value": "x", "@direction": "ltr"}}),
+    ],
+    ids=["vocab", "context-list", "context-language", "coercion", "language", "node-context", "reverse", "direction"],
+)
+def test_documents_outside_the_plain_subset_go_to_rdflib_and_still_import(change: Callable[[Any], None]) -> None:
+    data = _partner(change)
+    assert isinstance(case_importer._graph(orjson.loads(data), "f.jsonld"), case_importer._RdfGraph)
+    assert read(data) == read(data, RDFLIB) == [Item(1, PARTNER, {}, PARTNER.external_id)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(
+        st.datetimes(timezones=st.one_of(st.none(), st.just(UTC))).map(lambda d: d.isoformat()),
+        st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+        st.text(alphabet="0123456789-T:.+Z", max_size=30),
+    ),
+    st.text(alphabet="0123456789abcdefABCDEFxyz ", max_size=12),
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # rdflib's Literal warns on some ill-formed values
+def test_literal_texts_are_rdflibs(when: str, hex_: str) -> None:
+    """The fast reader normalises xsd:dateTime and xsd:hexBinary itself; rdflib's Literal is the rule."""
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    for value, datatype in ((when, xsd + "dateTime"), (hex_, xsd + "hexBinary")):
+        assert case_importer._lexical(value, datatype) == str(Literal(value, datatype=datatype))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(report_in, max_size=3))
+def test_an_export_is_parsed_element_by_element_as_a_whole(reports: list[ReportIn]) -> None:
+    data = export(reports)
+    assert case_importer._by_element(data, 0) == orjson.loads(data)
+    assert case_importer._by_element(b"\xef\xbb\xbf" + data, 3) == orjson.loads(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        (DATA / "partner-investigation.jsonld").read_bytes(),  # elements indented: no cut
+        b'{"@context": {},\n"@graph": [\n{"a": [1,\n{"b": 2}]}\n]\n}',  # a cut inside an element
+        b'{"@context": {},\n"@graph": [\n{"a": 1}\n], "x": [\n{"b": 2}\n]\n}',  # a key after the @graph
+        b'{"@graph": [],\n"@context": {"@graph": [\n{"a": 1}\n]}\n}',  # an @graph that is not the top one
+        b'{"@context": {},\n"@graph": [\n{"a": 1}\n{"b": 2}\n]\n}',  # no comma: not JSON
+        b'{"@context": {},\n"@graph": [\n{"a": 1},\n{"b": 2},\n]\n}',  # a trailing comma: not JSON
+    ],
+    ids=["indented", "nested-cut", "key-after", "nested-graph", "no-comma", "trailing-comma"],
+)
+def test_other_layouts_are_parsed_whole(data: bytes) -> None:
+    assert case_importer._by_element(data, 0) is None
+
+
+def test_a_truncated_export_is_refused_whichever_way_it_is_cut() -> None:
+    doc = export([parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)])
+    cuts = [m.start() + 1 for m in re.finditer(b"\n{", doc)]
+    for cut in [*cuts, cuts[-1] + 10, len(doc) - 2]:  # the last one leaves out the closing "}"
+        assert case_importer._by_element(doc[:cut], 0) is None
+        with pytest.raises(Invalid, match=r"f\.jsonld: malformed or truncated JSON"):
+            read(doc[:cut])
+
+
+def test_blank_nodes_keep_document_order_in_the_fast_reader() -> None:
+    """Nodes without an @id come after the named ones; rdflib orders them among themselves by random
+    labels, the fast reader by their place in the file."""
+
+    def address(n: int) -> dict[str, Any]:
+        facet = {"@type": "uco-observable:EmailAddressFacet", "uco-observable:addressValue": f"b{n}@example.org"}
+        return {"@type": "uco-observable:EmailAddress", "uco-core:hasFacet": facet}
+
+    objects = [address(n) for n in (3, 1, 2)] + [{"@id": "kb:email-1"}]
+    (item,) = read(_graph(_action(1, start="2026-05-01T12:00:00Z", **{"uco-action:object": objects}), _EMAIL))
+    assert item.report is not None
+    values = [s.identifiers[0].value for s in item.report.subjects]
+    assert values == ["x@example.org", "b3@example.org", "b1@example.org", "b2@example.org"]
