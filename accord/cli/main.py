@@ -79,7 +79,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="server processes (each with its own connections)")] = 1,
 ) -> None:
     """Run the HTTP API."""
-    import os
 
     import uvicorn
 
@@ -165,9 +164,9 @@ def ingest(
     batch_size: Annotated[int | None, typer.Option(help="reports per transaction")] = None,
     acks: Annotated[bool, typer.Option(help="print 'ack N' after each committed batch (for supervisors)")] = False,
     parse_workers: Annotated[
-        int | None,
-        typer.Option(min=0, help="helper processes that parse ahead of the writer (default: 1 for files over 8 MB)"),
-    ] = None,
+        int,
+        typer.Option(min=0, help="helper processes that parse ahead of the writer (see docs/benchmarks.md)"),
+    ] = 0,
 ) -> None:
     """Import reports from a file. Rejected reports are listed with their line (or position) and field."""
     from accord.services.imports import import_stream
@@ -179,8 +178,6 @@ def ingest(
         actor = admin.authenticate(node, key)
     with reporting(str(mapping or "")):
         mapping_doc = files.read_mapping(mapping) if mapping else None
-    if parse_workers is None:
-        parse_workers = 1 if file.stat().st_size > 8 << 20 and (os.cpu_count() or 1) > 1 else 0
     with reporting(str(file)), file.open("rb") as raw, files.byte_progress(raw, file, err) as advance:
 
         def on_batch(r: report_service.BulkResult) -> None:
