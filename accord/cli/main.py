@@ -161,6 +161,9 @@ def ingest(
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="column mapping (YAML) for --format csv")] = None,
     source: Annotated[str | None, typer.Option(help="source code for formats that carry none")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="your service's name for formats that do not name it (NCMEC: the ESP)")
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="reports per transaction")] = None,
     acks: Annotated[bool, typer.Option(help="print 'ack N' after each committed batch (for supervisors)")] = False,
     parse_workers: Annotated[
@@ -193,6 +196,7 @@ def ingest(
             format=format,
             mapping=mapping_doc,
             source=source,
+            service=service,
             batch_size=batch_size,
             on_batch=on_batch,
             parse_workers=parse_workers,

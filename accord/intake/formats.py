@@ -51,11 +51,13 @@ def fault_item(line: int, exc: AccordError, ref: str | None = None) -> Item:
 @dataclass(frozen=True)
 class ImportOptions:
     """Settings an importer may use. ``mapping`` is the parsed column mapping for CSV; ``source`` the
-    default source code for formats that do not carry one (vocabulary: sources)."""
+    default source code for formats that do not carry one (vocabulary: sources); ``service`` the
+    submitter's own service name for formats that do not name it (NCMEC: the reporting ESP)."""
 
     name: str = "<input>"
     mapping: Mapping[str, Any] | None = None
     source: str | None = None
+    service: str | None = None
     max_line_bytes: int = 1 << 20
     max_document_bytes: int = 256 << 20
 

@@ -44,6 +44,7 @@ def import_stream(
     format: str | None = None,
     mapping: Mapping[str, Any] | None = None,
     source: str | None = None,
+    service: str | None = None,
     request_id: str | None = None,
     batch_size: int | None = None,
     on_batch: Callable[[BulkResult], None] | None = None,
@@ -63,6 +64,7 @@ def import_stream(
         name=name,
         mapping=mapping,
         source=source,
+        service=service,
         max_line_bytes=node.settings.max_body_bytes,
         max_document_bytes=node.settings.max_document_bytes,
     )

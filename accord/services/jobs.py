@@ -107,6 +107,7 @@ def run_next(node: Node) -> bool:
                 format=claimed.params.get("format"),
                 mapping=claimed.params.get("mapping"),
                 source=claimed.params.get("source"),
+                service=claimed.params.get("service"),
                 request_id=claimed.id,
                 on_batch=on_batch,
             )

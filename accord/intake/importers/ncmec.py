@@ -90,12 +90,13 @@ class _Report:
     """Builds one ReportIn document from a ``<report>``, remembering which element each field came from
     so that every validation fault names an element path, not a JSON pointer the sender never wrote."""
 
-    def __init__(self, node: Node, report_id: str | None, files: list[Node]) -> None:
+    def __init__(self, node: Node, report_id: str | None, files: list[Node], service: str | None = None) -> None:
         self.el, self.path = node
         self.report_id, self.files = report_id, files
         self.faults: dict[str, str] = {}
         self.origins: Origins = {"": self.path}
-        self.service: str | None = None
+        self.given_service = service  # the importer was told the ESP's service name (ImportOptions.service)
+        self.service: str | None = service
 
     def fault(self, path: str, message: str) -> None:
         self.faults.setdefault(path, message)
@@ -270,8 +271,9 @@ class _Report:
         reporter = self.required(node, "reporter")
         person = self.required(reporter, "reportingPerson") if reporter is not None else None
         email = self.required(person, "email") if person is not None else None
-        if email is not None:
-            # the ESP is not named in the report: the domain of its reporting person's address stands for it
+        if email is not None and self.given_service is None:
+            # the ESP is not named in the report: unless the importer was told, the domain of its
+            # reporting person's address stands for it
             self.service = (_text(email) or "").rpartition("@")[2].lower() or None
 
         subjects: list[tuple[str, str, list[tuple[dict[str, Any], Origins]]]] = []
@@ -383,17 +385,17 @@ class NcmecImporter:
             raise PayloadTooLarge.at("", f"{options.name}: document larger than {options.max_document_bytes:,} bytes")
         root = _parse(data, options.name)
         if root.tag == "report":
-            yield _Report((root, "/report"), self._report_id(root), []).item(1)
+            yield _Report((root, "/report"), self._report_id(root), [], options.service).item(1)
             return
         if root.tag != WRAPPER:
             raise Invalid.at("", f"{options.name}: the root element is <{root.tag}>, not <report> or <{WRAPPER}>")
-        yield from self._wrapped(root)
+        yield from self._wrapped(root, options.service)
 
     @staticmethod
     def _report_id(el: Element) -> str | None:
         return (el.get("reportId") or "").strip() or None
 
-    def _wrapped(self, root: Element) -> Iterator[Item]:
+    def _wrapped(self, root: Element, service: str | None) -> Iterator[Item]:
         """Each <report> is an Item; each <fileDetails> joins the report whose @reportId its <reportId>
         names, and one that names no report is a rejected Item, so every object in the file is counted."""
         children = _children(root, f"/{WRAPPER}")
@@ -412,7 +414,7 @@ class NcmecImporter:
                     yield Item(position, None, {f"{path}/@reportId": f"a second report with reportId {own!r}"}, path)
                     continue
                 seen.add(own or "")
-                yield _Report((el, path), own, linked.get(own or "", [])).item(position)
+                yield _Report((el, path), own, linked.get(own or "", []), service).item(position)
             elif el.tag == "fileDetails":
                 named = _text(_kid(el, path, "reportId"))
                 if named not in linked:
