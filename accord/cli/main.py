@@ -208,7 +208,7 @@ def ingest(
         err.print(f"... and {len(result.rejected) - 200} more rejected")
     out.print(
         f"{outcome.format}: {result.accepted} accepted, {result.duplicates} duplicates, "
-        f"{len({r.line for r in result.rejected})} rejected"
+        f"{result.rejected_lines} rejected"
     )
     if result.rejected:
         raise typer.Exit(2)

@@ -28,6 +28,7 @@ __all__ = [
     "Importer",
     "Item",
     "fault_item",
+    "faults_of",
 ]
 
 
@@ -43,9 +44,13 @@ class Item:
     ref: str | None = None
 
 
+def faults_of(exc: AccordError) -> Mapping[str, str]:
+    """An error as pointer -> message: its field errors, or the whole input (``""``) when it has none."""
+    return exc.errors if isinstance(exc, Invalid) and exc.errors else {"": exc.detail}
+
+
 def fault_item(line: int, exc: AccordError, ref: str | None = None) -> Item:
-    faults = exc.errors if isinstance(exc, Invalid) and exc.errors else {"": exc.detail}
-    return Item(line, None, faults, ref)
+    return Item(line, None, faults_of(exc), ref)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from accord.errors import AccordError, Invalid
-from accord.intake.formats import Item
+from accord.errors import AccordError
+from accord.intake.formats import Item, faults_of
 from accord.intake.prepare import Prepared, prepare
 from accord.model.parse import parse_json
 from accord.model.report import ReportIn
@@ -32,9 +32,7 @@ class Chunk:
 
 
 def _faults(line: int, exc: AccordError) -> list[tuple[int, str, str]]:
-    if isinstance(exc, Invalid) and exc.errors:
-        return [(line, ptr, msg) for ptr, msg in exc.errors.items()]
-    return [(line, "", exc.detail)]
+    return [(line, ptr, msg) for ptr, msg in faults_of(exc).items()]
 
 
 def prepare_chunk(lines: Sequence[Line], vocab: Vocabularies) -> Chunk:

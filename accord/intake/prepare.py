@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from accord.errors import Invalid
-from accord.model.report import ReportIn, Subject, SubjectRole
+from accord.ids import ActorId, OrgId, ReportId
+from accord.model.report import Report, ReportIn, Subject, SubjectRole
 from accord.vocab import Vocabularies
 
 __all__ = ["Prepared", "check_vocabulary", "digest", "prepare", "triage_score"]
@@ -58,6 +60,31 @@ class Prepared:
     sealed_payload: bytes | None
     sealed_pointers: list[str]
     identifier_keys: frozenset[str]
+
+    def as_report(self, report_id: ReportId, org_id: OrgId, submitted_by: ActorId, ingested_at: datetime) -> Report:
+        """The stored form: public fields only (sealed ones are named in ``sealed``, held elsewhere).
+        ``model_construct``: every part was validated on the way in, and validating the assembled
+        report again cost 10 µs a report in bulk intake."""
+        rin = self.report_in
+        return Report.model_construct(
+            id=report_id,
+            org_id=org_id,
+            submitted_by=submitted_by,
+            external_id=rin.external_id,
+            source=rin.source,
+            received_at=rin.received_at,
+            ingested_at=ingested_at,
+            incident_type=rin.incident_type,
+            urgency=rin.urgency,
+            urgent=self.urgent,
+            score=self.score,
+            marking=rin.marking,
+            location=rin.location,
+            subjects=self.public_subjects,
+            media=rin.media,
+            sealed=self.sealed_pointers,
+            digest=self.digest,
+        )
 
 
 def prepare(rin: ReportIn, vocab: Vocabularies) -> Prepared:

@@ -78,7 +78,7 @@ def _progress(r: BulkResult, bytes_total: int, bytes_done: int) -> JobProgress:
         lines=r.lines,
         accepted=r.accepted,
         duplicates=r.duplicates,
-        rejected=len({x.line for x in r.rejected}),
+        rejected=r.rejected_lines,
     )
 
 

@@ -43,28 +43,7 @@ class Submission:
 
 def _stored(node: Node, actor: Actor, p: Prepared) -> StoredReport:
     rid = ReportId(node.ids("rpt"))
-    rin = p.report_in
-    # model_construct: every part was validated on the way in, and validating the assembled report
-    # again cost 10 µs a report in bulk intake
-    report = Report.model_construct(
-        id=rid,
-        org_id=actor.org_id,
-        submitted_by=actor.id,
-        external_id=rin.external_id,
-        source=rin.source,
-        received_at=rin.received_at,
-        ingested_at=node.clock.now(),
-        incident_type=rin.incident_type,
-        urgency=rin.urgency,
-        urgent=p.urgent,
-        score=p.score,
-        marking=rin.marking,
-        location=rin.location,
-        subjects=p.public_subjects,
-        media=rin.media,
-        sealed=p.sealed_pointers,
-        digest=p.digest,
-    )
+    report = p.as_report(rid, actor.org_id, actor.id, node.clock.now())
     blob = node.sealer.seal(p.sealed_payload, rid) if p.sealed_payload is not None else None
     return StoredReport(report, blob, p.identifier_keys)
 
@@ -143,6 +122,11 @@ class BulkResult:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     lines: int = 0
+
+    @property
+    def rejected_lines(self) -> int:
+        """Lines refused (a line with several faults counts once): accepted + duplicates + this = lines."""
+        return len({r.line for r in self.rejected})
 
 
 def ingest_lines(

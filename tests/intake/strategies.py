@@ -108,23 +108,9 @@ report_in = report_doc.map(lambda d: parse_obj(ReportIn, d))
 
 def stored(rin: ReportIn, n: int = 1, org_id: str = "org_01JTESTORG0000000000000000") -> Report:
     """The stored form of a submission, as the intake service would build it, without a database."""
-    p = prepare(rin, VOCAB)
-    return Report(
-        id=ReportId(f"rpt_01JTEST{n:019d}"),
-        org_id=OrgId(org_id),
-        submitted_by=ActorId("act_01JTESTACTOR000000000000000"),
-        external_id=rin.external_id,
-        source=rin.source,
-        received_at=rin.received_at,
-        ingested_at=datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
-        incident_type=rin.incident_type,
-        urgency=rin.urgency,
-        urgent=p.urgent,
-        score=p.score,
-        marking=rin.marking,
-        location=rin.location,
-        subjects=p.public_subjects,
-        media=rin.media,
-        sealed=p.sealed_pointers,
-        digest=p.digest,
+    return prepare(rin, VOCAB).as_report(
+        ReportId(f"rpt_01JTEST{n:019d}"),
+        OrgId(org_id),
+        ActorId("act_01JTESTACTOR000000000000000"),
+        datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
     )
