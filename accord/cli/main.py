@@ -230,22 +230,24 @@ def export(
 ) -> None:
     """Export your organisation's reports (every report exported is recorded in the audit trail)."""
     from accord.services import exports
-    from accord.store.reports import ReportFilter
+    from accord.services.filters import report_filter
 
     node = _node(ctx)
-    with reporting():
-        actor = admin.authenticate(node, key)
-        for voc, code, name in (
-            (node.vocab.categories, incident_type, "--incident-type"),
-            (node.vocab.urgency, urgency, "--urgency"),
-            (node.vocab.sources, source, "--source"),
-        ):
-            if code is not None:
-                voc.check(code, name)
     utc = [
         d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d for d in (received_after, received_before)
     ]
-    f = ReportFilter(utc[0], utc[1], incident_type, urgency, urgent, source)
+    with reporting():
+        actor = admin.authenticate(node, key)
+        f = report_filter(
+            node.vocab,
+            lambda name: "--" + name.replace("_", "-"),
+            received_after=utc[0],
+            received_before=utc[1],
+            incident_type=incident_type,
+            urgency=urgency,
+            urgent=urgent,
+            source=source,
+        )
     partial = out_file.with_name(out_file.name + ".partial")
     with reporting(str(out_file)), files.counting_progress(None, err, f"exporting {format}") as advance:
         try:

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from accord.api.deps import CurrentActor, NodeDep, RequestId
-from accord.errors import Invalid
 from accord.model.report import Report, ReportIn
 from accord.services import reports as service
+from accord.services.filters import report_filter as check_filter
 from accord.services.reports import BulkResult
 from accord.store.reports import ReportFilter
 
@@ -125,19 +125,17 @@ def report_filter(
     urgent: bool | None = None,
     source: str | None = None,
 ) -> ReportFilter:
-    """The report filters of the query string, codes checked against the vocabularies."""
-    v = node.vocab
-    for voc, code, name in (
-        (v.categories, incident_type, "incident_type"),
-        (v.urgency, urgency, "urgency"),
-        (v.sources, source, "source"),
-    ):
-        if code is not None and code not in voc:
-            raise Invalid(f"{name}: unknown {voc.name} code {code!r}", {f"?{name}": f"unknown code {code!r}"})
-    for name, value in (("received_after", received_after), ("received_before", received_before)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid(f"{name}: needs a time zone", {f"?{name}": "timestamp needs a time zone (Z or +hh:mm)"})
-    return ReportFilter(received_after, received_before, incident_type, urgency, urgent, source)
+    """The report filters of the query string, checked (accord.services.filters)."""
+    return check_filter(
+        node.vocab,
+        lambda name: f"?{name}",
+        received_after=received_after,
+        received_before=received_before,
+        incident_type=incident_type,
+        urgency=urgency,
+        urgent=urgent,
+        source=source,
+    )
 
 
 ReportFilterDep = Annotated[ReportFilter, Depends(report_filter)]
