@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 from accord.errors import AccordError, Invalid
@@ -65,6 +66,7 @@ class ImportOptions:
     service: str | None = None
     max_line_bytes: int = 1 << 20
     max_document_bytes: int = 256 << 20
+    scratch_dir: Path | None = None  # where graph formats spill a document while reading it (None: the temp dir)
 
 
 @runtime_checkable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -354,31 +355,6 @@ def test_loose_objects_without_anything_accord_carries_are_faults() -> None:
     assert items[0].report is None and list(items[0].faults) == [f"{GOOD}/pattern"]
 
 
-def test_an_account_without_its_platform_is_a_fault_naming_the_observable() -> None:
-    ua = {"type": "user-account", "spec_version": "2.1", "id": "user-account--3d7a0f85-c19e-5f3a-9c4b-6f5e8d9a0b14"}
-    observed = {
-        "type": "observed-data",
-        "spec_version": "2.1",
-        "id": "observed-data--4e8b1a96-d2af-4a4b-8d5c-7a6f9e0b1c25",
-        "created": "2026-03-01T00:00:00.000Z",
-        "modified": "2026-03-01T00:00:00.000Z",
-        "first_observed": "2026-03-01T00:00:00Z",
-        "last_observed": "2026-03-01T00:00:00Z",
-        "number_observed": 1,
-        "object_refs": [ua["id"]],
-    }
-    items = read(bundle(observed, ua | {"user_id": "42"}))
-    assert items[0].faults == {ua["id"]: "an account needs its service"}
-
-
-def test_own_export_referring_to_a_missing_observable_is_a_fault() -> None:
-    objs = objects(export([_report()]))
-    kept = [o for o in objs if o["type"] != "user-account"]
-    items = read(bundle(*kept))
-    assert items[0].report is None
-    assert list(items[0].faults) == [f"{kept[1]['id']}/{X_SUBJECTS}/0/identifiers/0/ref"]
-
-
 OBSERVED = {
     "type": "observed-data",
     "spec_version": "2.1",
@@ -396,6 +372,20 @@ FILE = {
     "id": "file--5f9c2b07-e3c1-4d5e-9f6a-8b7c0d1e2f36",
     "hashes": {"MD5": MD5},
 }
+
+
+def test_an_account_without_its_platform_is_a_fault_naming_the_observable() -> None:
+    ua = {"type": "user-account", "spec_version": "2.1", "id": "user-account--3d7a0f85-c19e-5f3a-9c4b-6f5e8d9a0b14"}
+    items = read(bundle(OBSERVED | {"object_refs": [ua["id"]]}, ua | {"user_id": "42"}))
+    assert items[0].faults == {ua["id"]: "an account needs its service"}
+
+
+def test_own_export_referring_to_a_missing_observable_is_a_fault() -> None:
+    objs = objects(export([_report()]))
+    kept = [o for o in objs if o["type"] != "user-account"]
+    items = read(bundle(*kept))
+    assert items[0].report is None
+    assert list(items[0].faults) == [f"{kept[1]['id']}/{X_SUBJECTS}/0/identifiers/0/ref"]
 
 
 @pytest.mark.parametrize(
@@ -475,9 +465,25 @@ def test_whole_file_faults_name_the_file(data: bytes, message: str) -> None:
         read(data)
 
 
-def test_a_document_over_the_limit_is_refused() -> None:
-    with pytest.raises(Invalid, match=r"b\.json: document larger than 100 bytes"):
-        read(bundle(indicator(GOOD, f"[file:hashes.MD5 = '{MD5}']")), max_document_bytes=100)
+def test_an_object_over_the_limit_is_refused_but_not_a_bundle_of_small_ones() -> None:
+    big = indicator(GOOD, f"[file:hashes.MD5 = '{MD5}']", description="x" * 300_000)
+    with pytest.raises(Invalid, match=r"b\.json: element 2 of objects is larger than 100,000 bytes"):
+        read(bundle(indicator(BAD, f"[file:hashes.MD5 = '{MD5}']"), big), max_document_bytes=100_000)
+    many = [
+        indicator(str(uuid.UUID(int=i, version=4)).join(("indicator--", "")), f"[file:hashes.MD5 = '{MD5}']")
+        for i in range(3000)
+    ]
+    data = bundle(*many)
+    assert len(data) > 8 * 100_000  # the bundle is streamed: only one object counts against the limit
+    items = read(data, max_document_bytes=100_000)
+    assert [i.line for i in items] == list(range(1, 3001)) and all(i.report for i in items)
+
+
+def test_the_bundle_type_may_come_after_its_objects() -> None:
+    data = b'{"objects": ' + orjson.dumps([indicator(GOOD, f"[file:hashes.MD5 = '{MD5}']")]) + b', "type": "bundle"}'
+    assert [i.report is not None for i in read(data)] == [True]
+    with pytest.raises(Invalid, match="not a STIX bundle"):
+        read(data.replace(b'"bundle"', b'"grouping"'))
 
 
 def test_sniff() -> None:

@@ -12,9 +12,11 @@ Within a report, each observed-data's ``user-account``, ``email-addr``, ``ipv4-a
 A container from Accord's own exporter carries ``x_accord_`` properties (source, category, urgency,
 subjects with their roles...) that take precedence, so our own export comes back exactly.
 
-The bundle is one JSON document: it is read whole (at most ``max_document_bytes``) and checked before
-the first item is given out. Each object a report reads is checked against what STIX 2.1 requires of its
-type, on the parsed JSON itself; stix2 stays the reference for what is hard to get right, the pattern
+The bundle is one JSON document of any size: its objects are read one at a time into a spill file on
+disk (``accord.intake.spill``) and the reports built from there, so memory does not grow with the file.
+The whole bundle is read, and its framing checked, before the first item is given out (one object may
+be at most ``max_document_bytes``). Each object a report reads is checked against what STIX 2.1
+requires of its type, on the parsed JSON itself; stix2 stays the reference for what is hard to get right, the pattern
 grammar. A fault names the STIX id and property (``indicator--.../pattern``) and rejects only the report
 that used it.
 """
@@ -22,20 +24,21 @@ that used it.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, Any, cast
 
-import orjson
 from pydantic import BaseModel
 from stix2.hashes import check_hash, infer_hash_algorithm
 from stix2.pattern_visitor import create_pattern_object
 from stix2patterns.validator import run_validator  # type: ignore[import-untyped]  # stix2's own pattern checker
 
 from accord.errors import AccordError, Invalid
-from accord.intake.formats import ImportOptions, Item, fault_item
-from accord.intake.source import check_text_encoding
+from accord.intake.formats import ImportOptions, Item, fault_item, faults_of
+from accord.intake.jsonstream import Member, read_document
+from accord.intake.spill import Spill
 from accord.intake.stix_common import (
     CONTAINER_TYPES,
     PDQ_HASH,
@@ -68,6 +71,8 @@ _SPACE = b"\xef\xbb\xbf \t\r\n"
 _IDENTIFIER_TYPES = frozenset({"user-account", "email-addr", "ipv4-addr", "ipv6-addr", "url"})
 _REPORTING = frozenset({*CONTAINER_TYPES, "indicator", "observed-data", "sighting"})
 _USED = frozenset({*_IDENTIFIER_TYPES, "file", *_REPORTING})  # the objects a report reads, so validates
+_NONE: Any = object()
+_CHECKED = 50_000  # objects whose check is remembered (a shared identity or marking is checked once)
 _TLP_BY_ID = {**TLP1_IDS, **{v: k for k, v in TLP2_IDS.items()}}
 _HASHES = {"md5": "md5", "sha256": "sha256", "pdq": "pdq", PDQ_HASH.replace("_", ""): "pdq"}
 # Accord field -> the STIX property it came from, to name faults in the file's own terms.
@@ -381,52 +386,71 @@ def _merge(media: list[dict[str, Any]], found: dict[str, Any]) -> None:
     media.append(dict(found))
 
 
-def _load(stream: IO[bytes], options: ImportOptions) -> list[Obj]:
+def _load(stream: IO[bytes], options: ImportOptions) -> Spill:
+    """The bundle's objects, checked as STIX 2.1 objects and spilled to disk, or ``Invalid`` for the
+    whole file: nothing is given out before the bundle has been read to its end."""
     name = options.name
-    data = stream.read(options.max_document_bytes + 1)
-    if len(data) > options.max_document_bytes:
-        raise Invalid.at("", f"{name}: document larger than {options.max_document_bytes:,} bytes")
-    check_text_encoding(data[:65536], name)
+    spill = Spill(options.scratch_dir)
+    kind: Any = None
     try:
-        doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
-    except orjson.JSONDecodeError as exc:
-        raise Invalid.at("", f"{name}: malformed JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("type") != "bundle":
-        raise Invalid.at("", f"{name}: not a STIX bundle (the document must be an object of type 'bundle')")
-    if "spec_version" in doc:  # STIX 2.0 bundles carry one; 2.1 bundles have none
-        raise Invalid.at("/spec_version", f"{name}: a STIX {doc['spec_version']} bundle; only STIX 2.1 is read")
-    objects = doc.get("objects", [])
-    if not isinstance(objects, list):
-        raise Invalid.at("/objects", f"{name}: the bundle's objects must be a list")
-    for i, obj in enumerate(objects):
-        if not (isinstance(obj, dict) and isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str)):
-            raise Invalid.at(f"/objects/{i}", f"{name}: object {i + 1} is not a STIX object (type and id)")
-        if obj.get("spec_version", "2.1") != "2.1":
-            raise Invalid.at(
-                f"/objects/{i}/spec_version",
-                f"{name}: object {i + 1} ({obj['id']}) is STIX {obj['spec_version']}; only STIX 2.1 is read",
-            )
-    return objects
+        for part in read_document(stream, "objects", name, "a STIX bundle", options.max_document_bytes):
+            if isinstance(part, Member):
+                if part.key == "type":
+                    kind = part.value
+                elif part.key == "spec_version":  # STIX 2.0 bundles carry one; 2.1 bundles have none
+                    raise Invalid.at("/spec_version", f"{name}: a STIX {part.value} bundle; only STIX 2.1 is read")
+                elif part.key == "objects":
+                    raise Invalid.at("/objects", f"{name}: the bundle's objects must be a list")
+                continue
+            i, obj = part.position, part.value
+            if not (isinstance(obj, dict) and isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str)):
+                raise Invalid.at(f"/objects/{i - 1}", f"{name}: object {i} is not a STIX object (type and id)")
+            if obj.get("spec_version", "2.1") != "2.1":
+                raise Invalid.at(
+                    f"/objects/{i - 1}/spec_version",
+                    f"{name}: object {i} ({obj['id']}) is STIX {obj['spec_version']}; only STIX 2.1 is read",
+                )
+            spill.add(obj["id"], obj, (obj["type"],))
+        if kind != "bundle":
+            raise Invalid.at("", f"{name}: not a STIX bundle (the document must be an object of type 'bundle')")
+    except BaseException:
+        spill.close()
+        raise
+    return spill
 
 
 class _Bundle:
-    def __init__(self, objects: list[Obj], options: ImportOptions) -> None:
+    """Reports out of a spilled bundle. What is held in memory is bounded: one report's objects, and
+    caches of recently read and checked objects."""
+
+    def __init__(self, spill: Spill, options: ImportOptions) -> None:
         self.options = options
-        self.position: dict[str, int] = {}
-        self.by_id: dict[str, Obj] = {}
-        for pos, obj in enumerate(objects, 1):
-            oid = obj["id"]
-            # several versions of one object: the latest (by modified) stands, at its own position
-            if oid in self.by_id and str(obj.get("modified", "")) < str(self.by_id[oid].get("modified", "")):
-                continue
-            self.by_id[oid], self.position[oid] = obj, pos
-        self.checked: dict[str, _Fault | None] = {}
-        self.tlp = {oid: code for oid, obj in self.by_id.items() if (code := self._tlp_code(obj))}
+        self.spill = spill
+        # several versions of one object: the latest (by modified) stands, at its own position
+        for oid in list(spill.keys_stored_more_than_once()):
+            versions = spill.get(oid)
+            standing = versions[0]
+            for version in versions[1:]:
+                if not str(version[1].get("modified", "")) < str(standing[1].get("modified", "")):
+                    standing = version
+            for version in versions:
+                if version is not standing:
+                    spill.drop(version[0])
+        self.checked: OrderedDict[str, _Fault | None] = OrderedDict()
+        self.memo: dict[str, Obj | None] = {}  # what the report being built has read
+
+    def _get(self, oid: str) -> Obj | None:
+        """The object with this id (its standing version), read once per report."""
+        obj = self.memo.get(oid, _NONE)
+        if obj is _NONE:
+            found = self.spill.get(oid)
+            obj = self.memo[oid] = found[0][1] if found else None
+        return cast(Obj | None, obj)
 
     @staticmethod
-    def _tlp_code(obj: Obj) -> str | None:
+    def _tlp_code(obj: Obj | None) -> str | None:
         """The TLP level a marking definition stands for, however the partner wrote it."""
-        if obj.get("type") != "marking-definition":
+        if obj is None or obj.get("type") != "marking-definition":
             return None
         level = _field(_field(obj, "extensions"), TLP_EXTENSION, "tlp_2_0")
         if level is None and obj.get("definition_type") == "tlp":
@@ -443,8 +467,8 @@ class _Bundle:
         stack = list(reversed(_refs(root)))
         while stack:
             ref = stack.pop()
-            obj = self.by_id.get(ref)
-            if ref in seen or obj is None:  # objects a bundle refers to but does not hold are skipped
+            obj = self._get(ref) if ref not in seen else None
+            if obj is None:  # objects a bundle refers to but does not hold are skipped
                 continue
             seen.add(ref)
             out.append(obj)
@@ -452,35 +476,65 @@ class _Bundle:
                 stack.extend(reversed(_refs(obj)))
         return out
 
-    def _roots(self) -> list[tuple[Obj, list[Obj]]]:
-        covered: set[str] = set()
-        roots: list[tuple[Obj, list[Obj]]] = []
-        for kinds in (CONTAINER_TYPES, {"sighting"}, {"indicator", "observed-data"}):
-            for oid, obj in self.by_id.items():
-                # every container is a report, even one listed in another
-                if obj["type"] in kinds and (oid not in covered or kinds is CONTAINER_TYPES):
-                    members = self._closure(obj)
-                    covered.update(m["id"] for m in members)
-                    roots.append((obj, members))
-        roots.sort(key=lambda r: self.position[r[0]["id"]])
-        return roots
-
     def items(self) -> Iterator[Item]:
-        for root, members in self._roots():
-            pos, oid = self.position[root["id"]], root["id"]
-            try:
-                yield Item(pos, parse_obj(ReportIn, self._report(root, members)), ref=oid)
-            except _Fault as exc:
-                yield Item(pos, None, exc.faults, oid)
-            except AccordError as exc:
-                yield fault_item(pos, exc, oid)
+        """Each report in document order. Every container is a report, even one listed in another;
+        then each sighting no container holds; then each indicator and observed-data that neither
+        holds. Containers and sightings are built first (what they hold is marked in the spill, not in
+        memory) and their outcome noted there; the last pass gives everything out in order."""
+        spill = self.spill
+        for kinds in (CONTAINER_TYPES, {"sighting"}):
+            for position, oid, _ in spill.tagged(*kinds):
+                if kinds is CONTAINER_TYPES or not spill.marked(oid):
+                    root = self._root(oid)
+                    members = self._closure(root)
+                    spill.mark(m["id"] for m in members)
+                    spill.note(position, self._outcome(root, members))
+        for position, oid, kind in spill.tagged(*_REPORTING):
+            if kind in CONTAINER_TYPES or kind == "sighting":
+                outcome = spill.noted(position)
+                if outcome is None:  # a sighting a container holds
+                    continue
+            elif spill.marked(oid):
+                continue
+            else:
+                root = self._root(oid)
+                outcome = self._outcome(root, self._closure(root))
+            yield self._item(position, oid, outcome)
+
+    def _root(self, oid: str) -> Obj:
+        self.memo.clear()  # a new report: what the last one read is no longer needed
+        root = self._get(oid)
+        assert root is not None, oid  # listed by the spill itself
+        return root
+
+    def _outcome(self, root: Obj, members: list[Obj]) -> dict[str, Any]:
+        """What one report came to, as JSON the spill can hold: the report document or its faults."""
+        try:
+            return {"report": self._report(root, members)}
+        except _Fault as exc:
+            return {"faults": exc.faults}
+        except AccordError as exc:
+            return {"faults": dict(faults_of(exc))}
+
+    @staticmethod
+    def _item(position: int, oid: str, outcome: dict[str, Any]) -> Item:
+        if "faults" in outcome:
+            return Item(position, None, outcome["faults"], oid)
+        try:
+            return Item(position, parse_obj(ReportIn, outcome["report"]), ref=oid)
+        except AccordError as exc:
+            return fault_item(position, exc, oid)
 
     def _valid(self, obj: Obj) -> Obj:
         """The object itself once checked (each id once per bundle), or its fault."""
         oid = obj["id"]
-        if oid not in self.checked:
+        if oid in self.checked:
+            self.checked.move_to_end(oid)
+        else:
             faults = _object_faults(obj)
             self.checked[oid] = _Fault(faults) if faults else None
+            if len(self.checked) > _CHECKED:
+                self.checked.popitem(last=False)
         if (fault := self.checked[oid]) is not None:
             raise fault
         return obj
@@ -521,7 +575,7 @@ class _Bundle:
         return doc
 
     def _marking(self, root: Obj) -> str | None:
-        codes = [self.tlp.get(r) or _TLP_BY_ID.get(r) for r in root.get("object_marking_refs") or []]
+        codes = [self._tlp_code(self._get(r)) or _TLP_BY_ID.get(r) for r in root.get("object_marking_refs") or []]
         found = [c for c in codes if c]
         return max(found, key=TLP_ORDER.index) if found else None  # the most restrictive applies
 
@@ -588,7 +642,7 @@ class _Bundle:
         for group in groups:
             identifiers = []
             for ref in group:
-                obj = self.by_id.get(ref)
+                obj = self._get(ref)
                 if obj is None or obj["type"] not in _IDENTIFIER_TYPES:
                     continue
                 try:
@@ -617,7 +671,7 @@ class _Bundle:
                 if isinstance(entry, dict) and "ref" in entry:
                     entry = dict(entry)
                     ref = entry.pop("ref")
-                    obj = self.by_id.get(ref) if isinstance(ref, str) else None
+                    obj = self._get(ref) if isinstance(ref, str) else None
                     if obj is None or obj["type"] not in _IDENTIFIER_TYPES:
                         faults[f"{root['id']}/{X_SUBJECTS}/{i}/identifiers/{j}/ref"] = f"no observable {ref} here"
                         continue
@@ -638,7 +692,8 @@ class StixImporter:
         return head.lstrip(_SPACE).startswith(b"{") and _BUNDLE.search(head) is not None
 
     def read(self, stream: IO[bytes], options: ImportOptions) -> Iterator[Item]:
-        yield from _Bundle(_load(stream, options), options).items()
+        with _load(stream, options) as spill:
+            yield from _Bundle(spill, options).items()
 
 
 STIX = StixImporter()
