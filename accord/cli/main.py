@@ -167,9 +167,13 @@ def ingest(
     batch_size: Annotated[int | None, typer.Option(help="reports per transaction")] = None,
     acks: Annotated[bool, typer.Option(help="print 'ack N' after each committed batch (for supervisors)")] = False,
     parse_workers: Annotated[
-        int,
-        typer.Option(min=0, help="helper processes that parse ahead of the writer (see docs/benchmarks.md)"),
-    ] = 0,
+        int | None,
+        typer.Option(
+            min=0,
+            help="helper processes that read ahead of the writer (default: one for formats other than native "
+            "on a multi-core machine; see docs/benchmarks.md)",
+        ),
+    ] = None,
 ) -> None:
     """Import reports from a file. Rejected reports are listed with their line (or position) and field."""
     from accord.services.imports import import_stream
@@ -200,6 +204,7 @@ def ingest(
             batch_size=batch_size,
             on_batch=on_batch,
             parse_workers=parse_workers,
+            path=file,
         )
     result = outcome.result
     for rej in result.rejected[:200]:

@@ -110,6 +110,7 @@ def run_next(node: Node) -> bool:
                 service=claimed.params.get("service"),
                 request_id=claimed.id,
                 on_batch=on_batch,
+                path=path,
             )
         result = outcome.result
         status, error = JobStatus.succeeded, None
