@@ -22,12 +22,16 @@ class Settings:
     bulk_batch_size: int = 1000
     page_size_max: int = 500
     seal_key_file: Path = field(default=Path())
+    # the Ed25519 key that signs custody checkpoints (docs/custody.md); created on first use
+    signing_key_file: Path = field(default=Path())
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'accord.db'}")
         if self.seal_key_file == Path():
             object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
+        if self.signing_key_file == Path():
+            object.__setattr__(self, "signing_key_file", self.data_dir / "keys" / "signing.key")
 
     @classmethod
     def from_env(
@@ -44,4 +48,5 @@ class Settings:
             max_document_bytes=int(env.get("ACCORD_MAX_DOCUMENT_BYTES", 256 << 20)),
             bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
+            signing_key_file=Path(env.get("ACCORD_SIGNING_KEY_FILE", "")),
         )

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
-from accord.api.routes import admin, audit, cases, identifiers, meta, reports, transfer
+from accord.api.routes import admin, audit, cases, custody, identifiers, meta, reports, transfer
 from accord.services.jobs import JobRunner
 from accord.services.node import Node
 
@@ -36,12 +36,15 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
         lifespan=_lifespan,
         title="Accord node API",
         version=__version__,
-        description="Reports, cases, identifiers, organisations, credentials and the audit trail of one Accord node.",
+        description=(
+            "Reports, cases, identifiers, organisations, credentials, the audit trail and the custody log "
+            "of one Accord node."
+        ),
     )
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, admin, audit):
+    for module in (meta, reports, transfer, cases, identifiers, admin, audit, custody):
         app.include_router(module.router)
 
     app.add_middleware(RequestIds, ids=node.ids)

@@ -1,4 +1,4 @@
-"""``accord``: set up a node, run it, feed it, and check its audit trail."""
+"""``accord``: set up a node, run it, feed it, and check its audit trail and custody log."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 org_app = typer.Typer(no_args_is_help=True, help="Organisations hosted on this node.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+custody_app = typer.Typer(no_args_is_help=True, help="The custody log: checkpoints, keys, evidence bundles.")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(audit_app, name="audit")
+app.add_typer(custody_app, name="custody")
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -149,6 +151,138 @@ def audit_verify(
         err.print(f"audit trail BROKEN: {len(result.breaks)} fault(s) in {result.checked} events")
         raise typer.Exit(1)
     out.print(f"audit trail intact: {result.checked} events" + (f", head {head[0]}:{head[1]}" if head else ""))
+
+
+@custody_app.command("verify")
+def custody_verify(
+    ctx: typer.Context,
+    bundle: Annotated[
+        Path | None, typer.Argument(help="an evidence bundle to check offline; without it, the node's whole log")
+    ] = None,
+    trusted_key: Annotated[
+        list[str] | None,
+        typer.Option(help="the node's published verifier key (name+id+key) to trust instead of the bundle's; repeat"),
+    ] = None,
+) -> None:
+    """Verify an evidence bundle offline (no database, no settings), or the node's whole custody log.
+
+    Exit 0 when everything verifies, 1 when anything does not; each failure names the item and the check.
+    """
+    if bundle is None:
+        _verify_log(ctx)
+        return
+    from accord.custody.bundle import verify_bundle
+    from accord.custody.note import NoteError, Verifier
+
+    if not bundle.is_file():
+        raise fail(f"{bundle}: no such file")
+    trusted = None
+    if trusted_key:
+        try:
+            trusted = [Verifier.parse(k) for k in trusted_key]
+        except NoteError as e:
+            raise fail(f"--trusted-key: {e}") from None
+    result = verify_bundle(bundle.read_bytes(), trusted)
+    for f in result.failures:
+        err.print(f"FAILED {f}", markup=False)
+    if not result.ok:
+        err.print(f"{bundle}: does NOT verify ({len(result.failures)} failure(s))", markup=False)
+        raise typer.Exit(1)
+    cp = result.checkpoint
+    assert cp is not None
+    out.print(
+        f"{bundle}: verifies: {result.items} item(s), {result.entries} custody entries, all included in "
+        f"{cp.origin} at size {cp.size} (root {cp.root_hash.hex()})",
+        markup=False,
+    )
+    for key in result.signed_by:
+        note = "" if result.pinned else "  (key taken from the bundle: compare it with the node's published key)"
+        out.print(f"signed by {key}{note}", markup=False)
+
+
+def _verify_log(ctx: typer.Context) -> None:
+    from accord.services import custody
+
+    node = _node(ctx)
+    with reporting():
+        result = custody.verify_log(node)
+    for f in result.faults[:50]:
+        err.print(f"custody {f}", markup=False)
+    if not result.ok:
+        more = len(result.faults) + result.more_faults - min(50, len(result.faults))
+        if more:
+            err.print(f"... and {more} more")
+        err.print(
+            f"custody log BROKEN: {len(result.faults) + result.more_faults} fault(s) in {result.leaves} leaves, "
+            f"first at {result.faults[0].where}"
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"custody log intact: {result.leaves} leaves, {result.nodes} subtree hashes, "
+        f"{result.checkpoints} signed checkpoints; root {result.root.hex()}"
+    )
+
+
+@custody_app.command("export")
+def custody_export(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="the case whose reports the bundle proves")],
+    out_file: Annotated[Path, typer.Option("--out", help="the bundle file to write")],
+    key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of the exporting actor")],
+) -> None:
+    """Write an evidence bundle: the case's report digests and metadata, their custody entries, an inclusion
+    proof of each to one signed checkpoint, and the public keys. The export itself is logged."""
+    from accord.services import custody
+
+    node = _node(ctx)
+    with reporting():
+        actor = admin.authenticate(node, key)
+        data = custody.export_case(node, actor, case_id)
+    partial = out_file.with_name(out_file.name + ".partial")
+    with reporting(str(out_file)):
+        try:
+            partial.write_bytes(data)
+            partial.replace(out_file)
+        finally:
+            partial.unlink(missing_ok=True)
+    out.print(f"evidence bundle for {case_id} written to {out_file}", markup=False)
+
+
+@custody_app.command("checkpoint")
+def custody_checkpoint(ctx: typer.Context) -> None:
+    """Print the log's newest signed checkpoint (signing one if the log grew)."""
+    from accord.services import custody
+
+    node = _node(ctx)
+    with reporting():
+        signed = custody.current_checkpoint(node)
+    print(signed.note, end="")
+
+
+@custody_app.command("keys")
+def custody_keys(ctx: typer.Context) -> None:
+    """Print the log's verifier keys (current last): publish them so bundles can be checked against them."""
+    from accord.services import custody
+
+    node = _node(ctx)
+    with reporting():
+        custody.current_checkpoint(node)  # the first key is registered when it first signs
+        for v in custody.verifiers(node):
+            print(v.encode())
+
+
+@custody_app.command("rotate-key")
+def custody_rotate_key(ctx: typer.Context) -> None:
+    """Replace the checkpoint signing key. Old checkpoints stay verifiable (the old public key is kept), and
+    the first checkpoint under the new key is signed by both."""
+    from accord.services import custody
+
+    node = _node(ctx)
+    with reporting():
+        rotated = custody.rotate_key(node)
+    out.print(f"retired {rotated.old.encode()}", markup=False)
+    out.print(f"current {rotated.new.encode()}", markup=False)
+    out.print(f"signed checkpoint at size {rotated.checkpoint.checkpoint.size} with both keys", markup=False)
 
 
 @app.command()

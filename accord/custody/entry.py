@@ -4,6 +4,11 @@ The leaf bytes are the RFC 8785 canonical JSON of the entry, so anyone can recom
 entry alone, in any language, and ``parse_leaf`` accepts only those exact bytes: a leaf has one spelling,
 and a re-encoded or edited one is rejected instead of silently hashing to something else.
 
+Why orjson and not the ``rfc8785`` package for the bytes: an entry holds only ASCII keys, strings and
+integers within ±2**53 (no floats, no other key order to settle), and for those values orjson with
+sorted keys writes exactly the RFC 8785 bytes (a hypothesis test compares the two) at a quarter of the
+cost; every piece of evidence appends at least one leaf, so the encoder is on the intake path.
+
 What an entry never holds: the object's content or any sealed value. ``digest`` is the SHA-256 of the
 content, and ``detail`` is a few small strings and integers (counts, codes, a recipient organisation).
 """
@@ -19,7 +24,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-import rfc8785
+import orjson
 
 from accord.ids import ActorId, OrgId
 
@@ -84,7 +89,7 @@ class CustodyEntry:
         return {
             "action": self.action.value,
             "actor_id": self.actor_id,
-            "at": self.at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z",
+            "at": self.at.isoformat(timespec="microseconds")[:-6] + "Z",  # UTC: drop "+00:00"
             "detail": dict(self.detail),
             "digest": self.digest,
             "object_id": self.object_id,
@@ -94,7 +99,7 @@ class CustodyEntry:
 
     def leaf_bytes(self) -> bytes:
         """RFC 8785 canonical JSON: sorted keys, no spaces, one spelling per entry."""
-        return rfc8785.dumps(self.to_json())
+        return orjson.dumps(self.to_json(), option=orjson.OPT_SORT_KEYS)
 
     def __hash__(self) -> int:
         return hash(self.leaf_bytes())
@@ -122,8 +127,18 @@ def _checked_detail(detail: object) -> dict[str, str | int]:
             raise ValueError(f"detail[{key!r}] is outside the JSON-safe integer range (±2**53 - 1)")
         if isinstance(value, str) and len(value) > MAX_DETAIL_TEXT:
             raise ValueError(f"detail[{key!r}] is longer than {MAX_DETAIL_TEXT} characters")
+        if isinstance(value, str) and not _is_utf8(value):
+            raise ValueError(f"detail[{key!r}] holds a lone surrogate, which has no UTF-8 (and no JSON) spelling")
         checked[key] = value
     return checked
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

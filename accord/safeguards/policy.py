@@ -28,50 +28,58 @@ class Action(StrEnum):
     credential_manage = "credential.manage"
     audit_read = "audit.read"
     audit_verify = "audit.verify"
+    custody_proof = "custody.proof"
+    custody_entry_read = "custody.entry.read"
+    custody_export = "custody.export"
 
 
 _A = Action
+# Proofs are hashes only: any authenticated key may ask for one (the checkpoint needs no key at all).
+_EVERYONE = frozenset({_A.custody_proof})
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.submitter: frozenset({_A.report_create, _A.job_read, _A.org_read}),
-    Role.analyst: frozenset(
-        {
-            _A.report_create,
-            _A.report_read,
-            _A.report_export,
-            _A.job_read,
-            _A.case_create,
-            _A.case_read,
-            _A.identifier_search,
-            _A.org_read,
-        }
-    ),
-    Role.investigator: frozenset(
-        {
-            _A.report_read,
-            _A.report_export,
-            _A.job_read,
-            _A.case_create,
-            _A.case_read,
-            _A.case_update,
-            _A.identifier_search,
-            _A.org_read,
-        }
-    ),
-    Role.supervisor: frozenset(
-        {
-            _A.report_read,
-            _A.report_export,
-            _A.job_read,
-            _A.case_create,
-            _A.case_read,
-            _A.case_update,
-            _A.identifier_search,
-            _A.org_read,
-        }
-    ),
-    Role.custodian: frozenset({_A.org_read}),
-    Role.auditor: frozenset({_A.audit_read, _A.audit_verify, _A.org_read}),
-    Role.admin: frozenset({_A.org_read, _A.credential_manage, _A.audit_verify}),
+    Role.submitter: _EVERYONE | {_A.report_create, _A.job_read, _A.org_read},
+    Role.analyst: _EVERYONE
+    | {
+        _A.report_create,
+        _A.report_read,
+        _A.report_export,
+        _A.job_read,
+        _A.case_create,
+        _A.case_read,
+        _A.identifier_search,
+        _A.org_read,
+        _A.custody_entry_read,
+        _A.custody_export,
+    },
+    Role.investigator: _EVERYONE
+    | {
+        _A.report_read,
+        _A.report_export,
+        _A.job_read,
+        _A.case_create,
+        _A.case_read,
+        _A.case_update,
+        _A.identifier_search,
+        _A.org_read,
+        _A.custody_entry_read,
+        _A.custody_export,
+    },
+    Role.supervisor: _EVERYONE
+    | {
+        _A.report_read,
+        _A.report_export,
+        _A.job_read,
+        _A.case_create,
+        _A.case_read,
+        _A.case_update,
+        _A.identifier_search,
+        _A.org_read,
+        _A.custody_entry_read,
+        _A.custody_export,
+    },
+    Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
+    Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read},
+    Role.admin: _EVERYONE | {_A.org_read, _A.credential_manage, _A.audit_verify},
 }
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.

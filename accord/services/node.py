@@ -1,4 +1,4 @@
-"""The running node: settings, database, clock, id factory, vocabularies, sealing key, key cache."""
+"""The running node: settings, database, clock, id factory, vocabularies, sealing and signing keys, key cache."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from accord.clock import Clock, SystemClock
 from accord.ids import IdFactory, UlidFactory
 from accord.safeguards.apikeys import KeyVerifier
 from accord.safeguards.seal import Sealer, load_or_create_key
+from accord.safeguards.signing import SigningKeyFile
 from accord.settings import Settings
 from accord.store.db import Database
 from accord.vocab import Vocabularies, load
@@ -24,6 +25,11 @@ class Node:
     ids: IdFactory = field(default_factory=UlidFactory)
     vocab: Vocabularies = field(default_factory=load)
     keys: KeyVerifier = field(default_factory=KeyVerifier)
+    # the custody checkpoint signing key: its file is created on first use, not when the node opens
+    signing: SigningKeyFile = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signing = SigningKeyFile(self.settings.signing_key_file)
 
     def close(self) -> None:
         self.db.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -218,4 +219,85 @@ jobs = Table(
     Column("rejections", JSON, nullable=False),
     Column("error", String(2000)),
     Index(None, "status", "created_at"),
+)
+
+# --- the custody log (docs/custody.md) -------------------------------------------------------------
+
+__all__ += [
+    "CUSTODY_TREE_ROW",
+    "custody_checkpoints",
+    "custody_keys",
+    "custody_leaves",
+    "custody_nodes",
+    "custody_tree",
+]
+
+CUSTODY_TREE_ROW = 1
+"""The id of the one ``custody_tree`` row."""
+
+custody_leaves = Table(
+    "custody_leaves",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    # The canonical leaf bytes are the record; the columns after leaf_hash are copied out of them only so
+    # they can be queried (own-organisation reads, a case's leaves), and `accord custody verify` checks
+    # that they still agree with the bytes.
+    Column("leaf", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("org_id", String(128), nullable=False),
+    Column("object_type", String(64), nullable=False),
+    Column("object_id", String(128), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "leaf_hash"),
+    Index(None, "org_id", "object_type", "object_id"),
+)
+
+# The hash of every perfect subtree above the leaves, (level >= 1, index), written as it completes.
+# Level 0 is custody_leaves.leaf_hash, not repeated here: a proof asks both tables in one statement.
+custody_nodes = Table(
+    "custody_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,  # the key is the row: one B-tree to write per node, not a table and an index
+)
+
+# One row: the tree as of the last committed append. Appends lock it (FOR UPDATE on PostgreSQL), so
+# concurrent writers take turns and the sequence numbers stay gapless. `origin` is the log's name in its
+# checkpoints, minted when the first one is signed.
+custody_tree = Table(
+    "custody_tree",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("origin", String(200)),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+)
+
+custody_checkpoints = Table(
+    "custody_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "size"),
+)
+
+# Every public key that ever signed a checkpoint, retired ones included, so old checkpoints verify.
+custody_keys = Table(
+    "custody_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),
+    UniqueConstraint("name", "public_key"),
 )

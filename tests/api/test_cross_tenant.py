@@ -28,6 +28,8 @@ from fastapi.testclient import TestClient
 
 from accord.model.organisation import Actor, Role
 from accord.safeguards.policy import Action, allowed
+from accord.services import custody
+from accord.store import reports as report_store
 from accord.store import schema
 from tests.conftest import World, auth, report_json
 
@@ -61,10 +63,22 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/credentials"): Action.credential_manage,
     ("DELETE", "/v1/credentials/{key_id}"): Action.credential_manage,
     ("GET", "/v1/audit"): Action.audit_read,
+    ("GET", "/v1/custody/checkpoint"): None,
+    ("GET", "/v1/custody/proof/inclusion"): Action.custody_proof,
+    ("GET", "/v1/custody/proof/consistency"): Action.custody_proof,
+    ("GET", "/v1/custody/entries/{seq}"): Action.custody_entry_read,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
-PARAM_KIND = {"report_id": "rpt", "case_id": "case", "key_id": "key", "org_id": "org", "job_id": "job"}
+PARAM_KIND = {
+    "report_id": "rpt",
+    "case_id": "case",
+    "key_id": "key",
+    "org_id": "org",
+    "job_id": "job",
+    "seq": "leaf",
+}
+NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor]
 SHARED_IDEM = "shared-idem-1"  # the same Idempotency-Key in every organisation
@@ -82,12 +96,20 @@ class Org:
     reports: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
+    leaves: list[str] = field(default_factory=list)  # custody sequence numbers (numbers: not in ids())
 
     def ids(self) -> set[str]:
         return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases, *self.jobs}
 
     def of_kind(self, prefix: str) -> list[str]:
-        kinds = {"rpt": self.reports, "case": self.cases, "key": self.key_ids, "org": [self.id], "job": self.jobs}
+        kinds = {
+            "rpt": self.reports,
+            "case": self.cases,
+            "key": self.key_ids,
+            "org": [self.id],
+            "job": self.jobs,
+            "leaf": self.leaves,
+        }
         return kinds[prefix]
 
 
@@ -168,6 +190,11 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
             break
         time.sleep(0.05)
     org.reports.append(ok(client.get("/v1/reports", headers=analyst))["items"][-1]["id"])
+    # custody leaves for the reports ("received"; report intake will record these itself)
+    with world.node.db.write() as conn:
+        stored = report_store.get_many(conn, org.actors[Role.analyst], org.reports)
+        seqs = custody.record_received(world.node, conn, [stored[r] for r in org.reports])
+    org.leaves = [str(s) for s in seqs]
     return org
 
 
@@ -220,13 +247,20 @@ class Sweep:
     def __init__(self, client: TestClient, world: World, a: Org, others: list[Org], operator_org: str) -> None:
         self.client, self.world, self.a, self.others = client, world, a, others
         self.foreign_by_kind: dict[str, list[str]] = {
-            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job")
+            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job", "leaf")
         }
         self.foreign_by_kind["org"].append(operator_org)
         self.foreign = {i for o in others for i in o.ids()} | {operator_org}
         self.foreign_names = [o.name for o in others]
         # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
-        self.own = {"rpt": a.reports[0], "case": a.cases[0], "key": a.key_ids[-1], "org": a.id, "job": a.jobs[0]}
+        self.own = {
+            "rpt": a.reports[0],
+            "case": a.cases[0],
+            "key": a.key_ids[-1],
+            "org": a.id,
+            "job": a.jobs[0],
+            "leaf": a.leaves[0],
+        }
         self.calls: Counter[tuple[str, str]] = Counter()
         self.targets: Counter[str] = Counter()
         self.foreign_hit: set[tuple[str, str, str]] = set()
@@ -234,7 +268,7 @@ class Sweep:
         self.own_2xx_by_role: set[tuple[str, str, Role]] = set()
 
     def missing(self, prefix: str) -> str:
-        return self.world.node.ids(prefix)
+        return NO_SUCH_LEAF if prefix == "leaf" else self.world.node.ids(prefix)
 
     # Which ids a path parameter gets: own (the control, first), each foreign one, one that names nothing.
     def path_values(self, ep: Endpoint) -> Iterator[tuple[dict[str, str], str]]:
@@ -323,6 +357,11 @@ class Sweep:
             return [{"format": "native"}, {"format": "native", "source": "platform"}]
         if ep.path == "/v1/cases":
             return [{}, *({"cursor": i} for i in self.foreign_by_kind["case"][:2])]
+        if ep.path == "/v1/custody/proof/inclusion":  # proofs are hashes: another organisation's leaf is fine
+            own, foreign = self.own["leaf"], self.foreign_by_kind["leaf"]
+            return [{"seq": own}, {"seq": own, "size": str(int(own) + 1)}, *({"seq": s} for s in foreign)]
+        if ep.path == "/v1/custody/proof/consistency":
+            return [{"first": "0"}, {"first": "1", "second": self.foreign_by_kind["leaf"][-1]}]
         return [{}]
 
     # ------------------------------------------------------------------------- one request

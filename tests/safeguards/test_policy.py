@@ -36,11 +36,12 @@ def test_operator_only_actions_are_in_no_role() -> None:
 
 
 def test_submitters_can_only_create() -> None:
-    """A platform's machine account submits and follows its own import jobs; it reads nothing back."""
+    """A platform's machine account submits and follows its own import jobs; it reads nothing back (a custody
+    proof is hashes only, which every key may ask for)."""
     sub = actor(Role.submitter)
     assert allowed(sub, Action.report_create)
     granted = {a for a in Action if allowed(sub, a)}
-    assert granted == {Action.report_create, Action.job_read, Action.org_read}
+    assert granted == {Action.report_create, Action.job_read, Action.org_read, Action.custody_proof}
     for action in (
         Action.report_read,
         Action.report_export,
@@ -111,3 +112,11 @@ def test_require_raises_forbidden() -> None:
 def test_require_passes_silently_when_allowed() -> None:
     assert require(actor(Role.analyst), Action.report_read) is None
     assert require(actor(Role.admin, operator=True), Action.org_create) is None
+
+
+def test_custody_proofs_for_every_role_entries_for_evidence_readers() -> None:
+    assert {r for r in Role if allowed(actor(r), Action.custody_proof)} == set(Role)
+    readers = {r for r in Role if allowed(actor(r), Action.custody_entry_read)}
+    assert readers == {Role.analyst, Role.investigator, Role.supervisor, Role.custodian, Role.auditor}
+    exporters = {r for r in Role if allowed(actor(r), Action.custody_export)}
+    assert exporters == {Role.analyst, Role.investigator, Role.supervisor}
