@@ -24,6 +24,13 @@ class Settings:
     seal_key_file: Path = field(default=Path())
     # the Ed25519 key that signs custody checkpoints (docs/custody.md); created on first use
     signing_key_file: Path = field(default=Path())
+    # people's sign-in (docs/sign-in.md): CJIS-style defaults, 5 failures in 15 minutes lock for 10
+    signin_max_failures: int = 5
+    signin_failure_window_s: int = 900
+    signin_lockout_s: int = 600
+    session_idle_s: int = 1800
+    session_lifetime_s: int = 12 * 3600
+    totp_issuer: str = "Accord"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -49,4 +56,10 @@ class Settings:
             bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
             signing_key_file=Path(env.get("ACCORD_SIGNING_KEY_FILE", "")),
+            signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),
+            signin_failure_window_s=int(env.get("ACCORD_SIGNIN_FAILURE_WINDOW_SECONDS", 900)),
+            signin_lockout_s=int(env.get("ACCORD_SIGNIN_LOCKOUT_SECONDS", 600)),
+            session_idle_s=int(env.get("ACCORD_SESSION_IDLE_SECONDS", 1800)),
+            session_lifetime_s=int(env.get("ACCORD_SESSION_LIFETIME_SECONDS", 12 * 3600)),
+            totp_issuer=env.get("ACCORD_TOTP_ISSUER", "Accord"),
         )

@@ -36,3 +36,11 @@ def current_actor(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 RequestId = Annotated[str, Depends(request_id)]
 NodeDep = Annotated[Node, Depends(get_node)]
+
+
+def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
+    """The raw bearer token, for the one route that acts on the credential itself (sign-out)."""
+    return creds.credentials if creds else None
+
+
+BearerToken = Annotated[str | None, Depends(bearer_token)]

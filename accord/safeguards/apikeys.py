@@ -54,6 +54,7 @@ class KeyVerifier:
         self._verified: dict[str, bytes] = {}
         self._key_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._decoy: str | None = None
 
     def hash(self, secret: str) -> str:
         return self._hasher.hash(secret)
@@ -86,3 +87,20 @@ class KeyVerifier:
     def forget(self, key_id: str) -> None:
         with self._lock:
             self._verified.pop(key_id, None)
+
+    def check(self, secret: str, stored_hash: str) -> bool:
+        """Verify a person's password: no cache, so every sign-in attempt pays the full argon2 cost
+        (which is what slows a guesser down; sign-ins are rare, API requests are not)."""
+        try:
+            return self._hasher.verify(stored_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def check_nothing(self, secret: str) -> None:
+        """Spend what ``check`` would for an account that does not exist, so the answer's timing does
+        not tell a valid identifier from an invalid one."""
+        with self._lock:
+            if self._decoy is None:
+                self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
+            decoy = self._decoy
+        self.check(secret, decoy)

@@ -9,8 +9,9 @@ from sqlalchemy import Connection
 from accord.errors import Conflict, Invalid, Unauthenticated
 from accord.ids import ActorId, OrgId
 from accord.model.organisation import Actor, Credential, CredentialIn, Organisation, OrganisationIn, Role
-from accord.safeguards import apikeys
+from accord.safeguards import apikeys, signin
 from accord.safeguards.policy import Action
+from accord.services import sessions
 from accord.services.audit import authorize, draft, record
 from accord.services.node import Node
 from accord.store import audit as audit_store
@@ -202,10 +203,13 @@ def get_org(node: Node, actor: Actor, org_id: str, request_id: str | None = None
 
 
 def authenticate(node: Node, token: str | None, request_id: str | None = None) -> Actor:
-    """The actor behind a bearer token. Every failure says the same thing, so keys cannot be probed."""
+    """The actor behind a bearer token: an API key, or a person's session token (``accord_ses_...``).
+    Every failure of a key says the same thing, so keys cannot be probed."""
     failure = Unauthenticated("a valid, unexpired API key is required (Authorization: Bearer accord_...)")
     if not token:
         raise failure
+    if signin.is_session_token(token):  # a person signed in: same actor model, same organisation scoping
+        return sessions.authenticate(node, token, request_id)
     parsed = apikeys.parse_key(token)
     if parsed is None:
         raise failure

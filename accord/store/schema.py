@@ -301,3 +301,47 @@ custody_keys = Table(
     Column("retired_at", UtcDateTime),
     UniqueConstraint("name", "public_key"),
 )
+
+# People's sign-in (docs/sign-in.md). A person is an actor with a password and a TOTP secret instead
+# of an API key; the lockout state lives on the same row so that a failure updates one row.
+people = Table(
+    "people",
+    metadata,
+    Column("actor_id", ID, ForeignKey("actors.id"), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("password_hash", String(200), nullable=False),
+    # sealed with the node Sealer under "cred:totp:<actor id>": a database copy alone cannot mint codes
+    Column("totp_sealed", LargeBinary, nullable=False),
+    # the time step of the last accepted code: a code is accepted once, and never an older one
+    Column("totp_last_step", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("failures_since", UtcDateTime),
+    Column("locked_until", UtcDateTime),
+    Column("refused_while_locked", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    # SHA-256 of the token (32 random bytes): see accord/safeguards/signin.py for why not argon2
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("actor_id", ID, ForeignKey("actors.id"), nullable=False, index=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("end_reason", String(20)),
+)
+
+# Failed authentications that belong to no account (an unknown sign-in id, a dead session token) are
+# counted here per scope and audited once per window, so that nobody can grow the audit trail at will.
+auth_failure_windows = Table(
+    "auth_failure_windows",
+    metadata,
+    Column("scope", String(40), primary_key=True),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+)

@@ -4,9 +4,10 @@ Organisations B and C store reports, cases and keys over HTTP. Then organisation
 investigator, admin and auditor keys call every route the app serves (enumerated from the app, so a new
 route is swept without editing this file), once with each of B's and C's ids of the kind the path needs,
 once with an id that names nothing, and once with A's own id as a control. A body that can carry report
-ids carries foreign ones too (linking B's report to A's case, creating a case around C's report).
+ids carries foreign ones too (linking B's report to A's case, creating a case around C's report). The
+whole sweep runs twice: with A's API keys, and with sessions of A's people holding the same roles.
 
-What must hold: no 2xx answer contains a foreign id or organisation name, and every refusal of a foreign
+What must hold: no 2xx answer contains a foreign id, organisation name or credential, and every refusal of a foreign
 id is exactly what a missing id gets: 404 when the key's roles allow the action, 403 when they do not
 (the role table decides, and the own-id control must agree with it). Afterwards every row of B and C,
 their audit trail included, is unchanged, and no case links reports across organisations.
@@ -26,12 +27,14 @@ import orjson
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from accord.clock import FixedClock
 from accord.model.organisation import Actor, Role
 from accord.safeguards.policy import Action, allowed
 from accord.services import custody
 from accord.store import reports as report_store
 from accord.store import schema
 from tests.conftest import World, auth, report_json
+from tests.signin import STEP, Enrolled, code, enrol
 
 # The permission each route needs; None: public. A route missing here is still swept, and the own-id
 # control then tells whether the key may use it.
@@ -67,6 +70,11 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/custody/proof/inclusion"): Action.custody_proof,
     ("GET", "/v1/custody/proof/consistency"): Action.custody_proof,
     ("GET", "/v1/custody/entries/{seq}"): Action.custody_entry_read,
+    ("POST", "/v1/sessions"): None,
+    ("DELETE", "/v1/sessions/current"): None,
+    ("GET", "/v1/people"): Action.credential_manage,
+    ("POST", "/v1/people"): Action.credential_manage,
+    ("POST", "/v1/people/{actor_id}/unlock"): Action.credential_manage,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -77,8 +85,12 @@ PARAM_KIND = {
     "org_id": "org",
     "job_id": "job",
     "seq": "leaf",
+    "actor_id": "act",
 }
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
+
+# Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
+CREDENTIALS = ["key", "session"]
 
 SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor]
 SHARED_IDEM = "shared-idem-1"  # the same Idempotency-Key in every organisation
@@ -97,9 +109,16 @@ class Org:
     cases: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
     leaves: list[str] = field(default_factory=list)  # custody sequence numbers (numbers: not in ids())
+    people: dict[Role, Enrolled] = field(default_factory=dict)
+    sessions: dict[Role, str] = field(default_factory=dict)
+    session_ids: list[str] = field(default_factory=list)
 
     def ids(self) -> set[str]:
-        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases, *self.jobs}
+        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases, *self.jobs, *self.session_ids}
+
+    def secrets(self) -> list[str]:
+        """What must never appear anywhere else: people's passwords and TOTP secrets, session tokens."""
+        return [s for p in self.people.values() for s in (p.password, p.secret)] + list(self.sessions.values())
 
     def of_kind(self, prefix: str) -> list[str]:
         kinds = {
@@ -109,6 +128,7 @@ class Org:
             "org": [self.id],
             "job": self.jobs,
             "leaf": self.leaves,
+            "act": [p.actor_id for p in self.people.values()],
         }
         return kinds[prefix]
 
@@ -163,6 +183,14 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
         org.actor_ids.append(issued["credential"]["actor_id"])
     for role in SWEEP_ROLES:
         org.actors[role] = world.actor(org.tokens[role])
+    # A person of each swept role, signed in: their sessions sweep the routes as the keys do.
+    for role in SWEEP_ROLES:
+        person = enrol(client, org.tokens[Role.admin], [role], name=f"{org.name} {role} person")
+        org.people[role] = person
+        org.actor_ids.append(person.actor_id)
+        signed = ok(client.post("/v1/sessions", json=sign_in_body(world, person)), 201)
+        org.sessions[role] = signed["token"]
+        org.session_ids.append(signed["session"]["id"])
 
     analyst = auth(org.tokens[Role.analyst])
     ok(client.post("/v1/reports", json=report_json(f"{letter}-1"), headers={**analyst, "Idempotency-Key": idem}), 201)
@@ -241,17 +269,27 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     check: Callable[[dict[str, Any]], None] | None = None
+    # the exact status expected with each kind of credential, for the session routes (see calls_for)
+    expect: dict[str, int] | None = None
+
+
+def sign_in_body(world: World, person: Enrolled, clock_step: bool = False) -> dict[str, str]:
+    clock = world.node.clock
+    assert isinstance(clock, FixedClock)
+    if clock_step:  # a code is accepted once: a second sign-in of the same person needs the next step
+        clock.advance(STEP)
+    return {"actor": person.actor_id, "password": person.password, "totp": code(person.secret, clock.now())}
 
 
 class Sweep:
     def __init__(self, client: TestClient, world: World, a: Org, others: list[Org], operator_org: str) -> None:
         self.client, self.world, self.a, self.others = client, world, a, others
         self.foreign_by_kind: dict[str, list[str]] = {
-            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job", "leaf")
+            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job", "leaf", "act")
         }
         self.foreign_by_kind["org"].append(operator_org)
         self.foreign = {i for o in others for i in o.ids()} | {operator_org}
-        self.foreign_names = [o.name for o in others]
+        self.foreign_names = [o.name for o in others] + [s for o in others for s in o.secrets()]
         # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
         self.own = {
             "rpt": a.reports[0],
@@ -260,9 +298,11 @@ class Sweep:
             "org": a.id,
             "job": a.jobs[0],
             "leaf": a.leaves[0],
+            "act": a.people[Role.analyst].actor_id,
         }
         self.calls: Counter[tuple[str, str]] = Counter()
         self.targets: Counter[str] = Counter()
+        self.by_cred: Counter[str] = Counter()
         self.foreign_hit: set[tuple[str, str, str]] = set()
         self.own_2xx: set[tuple[str, str]] = set()
         self.own_2xx_by_role: set[tuple[str, str, Role]] = set()
@@ -281,10 +321,24 @@ class Sweep:
                 yield {**own, p: fid}, "foreign"
             yield {**own, p: self.missing(PARAM_KIND[p])}, "missing"
 
-    def calls_for(self, ep: Endpoint) -> Iterator[Call]:
+    def calls_for(self, ep: Endpoint, cred: str = "key") -> Iterator[Call]:
         key = (ep.method, ep.path)
         own_r = self.own["rpt"]
         foreign_r = self.foreign_by_kind["rpt"]
+        if key == ("POST", "/v1/sessions"):
+            # A's person signs in (the body is built as the call is made: the clock moves for a new code),
+            # and an id that names nobody fails like any failed sign-in. Sign-in is not tried with B's or
+            # C's people: it needs no credential, so anyone may fail one for any id (tests/api/
+            # test_sessions_api.py), and each failure counts on that person's row, which the sweep checks
+            # stays unchanged.
+            yield Call({}, "none", json=sign_in_body(self.world, self.a.people[Role.analyst], clock_step=True))
+            missing = {**sign_in_body(self.world, self.a.people[Role.analyst]), "actor": self.missing("act")}
+            yield Call({}, "none", json=missing, expect={"key": 401, "session": 401})
+            return
+        if key == ("DELETE", "/v1/sessions/current"):
+            # With a key there is no session to end; with a session, run() signs in a spare one to end.
+            yield Call({}, "none", expect={"key": 404, "session": 204})
+            return
         if key == ("POST", "/v1/cases/{case_id}/reports"):
             for values, target in self.path_values(ep):
                 yield Call(values, target, json={"report_ids": [own_r]})
@@ -321,12 +375,14 @@ class Sweep:
                 assert (out["accepted"], out["duplicates"], out["rejected"]) == (n, 0, []), out
 
             headers = {"content-type": "application/x-ndjson"}
-            yield Call({}, "none", content=ndjson(lines), headers=headers, check=all_new)
+            # the session pass sends the same lines again: A's own duplicates by then, so no count check
+            yield Call({}, "none", content=ndjson(lines), headers=headers, check=all_new if cred == "key" else None)
             return
         body = {
             ("PATCH", "/v1/cases/{case_id}"): {"status": "active"},
             ("POST", "/v1/credentials"): {"name": "sweep key", "roles": ["custodian"]},
             ("POST", "/v1/organisations"): {"organisation": {"name": "sweep", "kind": "hotline", "jurisdiction": "DE"}},
+            ("POST", "/v1/people"): {"name": "sweep person", "roles": ["custodian"]},
         }.get(key)
         for values, target in self.path_values(ep):
             if target == "own" and not ep.params:
@@ -366,15 +422,20 @@ class Sweep:
 
     # ------------------------------------------------------------------------- one request
 
-    def run(self, ep: Endpoint, role: Role, call: Call) -> None:
+    def run(self, ep: Endpoint, role: Role, call: Call, cred: str = "key") -> None:
         path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: call.values[m.group(1)], ep.path)
-        headers = {**auth(self.a.tokens[role]), **call.headers}
+        token = self.a.tokens[role] if cred == "key" else self.a.sessions[role]
+        if cred == "session" and (ep.method, ep.path) == ("DELETE", "/v1/sessions/current"):
+            spare = sign_in_body(self.world, self.a.people[role], clock_step=True)
+            token = ok(self.client.post("/v1/sessions", json=spare), 201)["token"]
+        headers = {**auth(token), **call.headers}
         r = self.client.request(
             ep.method, path, headers=headers, params=call.query or None, json=call.json, content=call.content
         )
         self.calls[(ep.method, ep.path)] += 1
         self.targets[call.target] += 1
-        where = f"{role} {ep.method} {path} {call.query or ''} {call.json or ''}"
+        self.by_cred[cred] += 1
+        where = f"{cred} {role} {ep.method} {path} {call.query or ''} {call.json or ''}"
         assert r.status_code < 500, f"{where}: {r.status_code} {r.text[:300]}"
 
         # A refusal may repeat the id it was asked about, and nothing else of another organisation's.
@@ -386,6 +447,9 @@ class Sweep:
             orgs = set(org_ids(r.json()))
             assert orgs <= {self.a.id}, f"{where}: answer holds objects of {orgs - {self.a.id}}"
 
+        if call.expect is not None:
+            assert r.status_code == call.expect[cred], f"{where}: {r.status_code}, not {call.expect[cred]}: {r.text}"
+            return
         action = ROUTE_ACTION.get((ep.method, ep.path), "unknown")
         actor = self.a.actors[role]
         if action == "unknown":  # a new route: the own-id control (run first) says whether the key may use it
@@ -417,9 +481,10 @@ class Sweep:
 
     def sweep(self) -> None:
         for ep in endpoints(self.client):
-            for role in SWEEP_ROLES:
-                for call in self.calls_for(ep):
-                    self.run(ep, role, call)
+            for cred in CREDENTIALS:
+                for role in SWEEP_ROLES:
+                    for call in self.calls_for(ep, cred):
+                        self.run(ep, role, call, cred)
 
 
 def org_ids(value: Any) -> Iterator[str]:
@@ -522,3 +587,4 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
             assert any(k[:2] == (e.method, e.path) for k in sweep.foreign_hit)
     total = sum(sweep.calls.values())
     assert total > 300 and sweep.targets["foreign"] > 150, (total, sweep.targets)
+    assert sweep.by_cred["session"] == sweep.by_cred["key"] == total // 2, sweep.by_cred

@@ -147,3 +147,26 @@ def test_concurrent_first_use_runs_argon2_once(stored: tuple[str, str]) -> None:
         t.join()
     assert results == [True] * 32
     assert counting.calls == 1
+
+
+class CountingFullHasher(CountingHasher):
+    def hash(self, secret: str) -> str:
+        return self._real.hash(secret)
+
+
+def test_password_check_is_never_cached(stored: tuple[str, str]) -> None:
+    """People's passwords: every sign-in attempt pays argon2, right or wrong."""
+    secret, digest = stored
+    counting = CountingFullHasher()
+    v = KeyVerifier(counting)
+    assert v.check(secret, digest) and v.check(secret, digest)
+    assert not v.check("wrong", digest) and not v.check(secret, "not-a-hash")
+    assert counting.calls == 4
+
+
+def test_check_nothing_spends_one_argon2_verification() -> None:
+    counting = CountingFullHasher()
+    v = KeyVerifier(counting)
+    v.check_nothing("any password")
+    v.check_nothing("another")
+    assert counting.calls == 2

@@ -115,3 +115,16 @@ def test_wrong_size_key_file_raises(tmp_path: Path, size: int) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         load_or_create_key(path)
     assert path.read_bytes() == b"k" * size  # left alone, never overwritten
+
+
+def test_credentials_open_only_under_cred_ids(sealer: Sealer) -> None:
+    """The node reads TOTP secrets back at every sign-in; that path must not open evidence."""
+    blob = sealer.seal(b"JBSWY3DPEHPK3PXP", "cred:totp:act_1")
+    assert sealer.open_credential(blob, "cred:totp:act_1") == b"JBSWY3DPEHPK3PXP"
+    with pytest.raises(InvalidTag):  # bound to its person: not openable as another's
+        sealer.open_credential(blob, "cred:totp:act_2")
+    report_blob = sealer.seal(PLAIN, "rpt_1")
+    with pytest.raises(ValueError, match="without a warrant"):
+        sealer.open_credential(report_blob, "rpt_1")
+    with pytest.raises(InvalidTag):  # nor by claiming a credential id for it
+        sealer.open_credential(report_blob, "cred:rpt_1")

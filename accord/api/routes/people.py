@@ -1,0 +1,37 @@
+"""/v1/people: an organisation admin enrols the people who sign in, and can release a lockout early."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from accord.api.deps import CurrentActor, NodeDep, RequestId
+from accord.model.person import Person, PersonIn
+from accord.services import people as service
+
+router = APIRouter(prefix="/v1/people", tags=["people"])
+
+
+class EnrolledPerson(BaseModel):
+    person: Person
+    password: str = Field(description="the initial password, shown this once")
+    totp_uri: str = Field(description="otpauth:// URI for the person's authenticator app, shown this once")
+
+
+@router.get("", response_model=list[Person])
+def list_people(actor: CurrentActor, node: NodeDep, rid: RequestId) -> list[Person]:
+    return service.list_people(node, actor, rid)
+
+
+@router.post("", status_code=201, response_model=EnrolledPerson)
+def enrol_person(
+    body: PersonIn, response: Response, actor: CurrentActor, node: NodeDep, rid: RequestId
+) -> EnrolledPerson:
+    enrolment = service.enrol(node, actor, body, rid)
+    response.headers["Cache-Control"] = "no-store"
+    return EnrolledPerson(person=enrolment.person, password=enrolment.password, totp_uri=enrolment.totp_uri)
+
+
+@router.post("/{actor_id}/unlock", response_model=Person)
+def unlock_person(actor_id: str, actor: CurrentActor, node: NodeDep, rid: RequestId) -> Person:
+    return service.unlock(node, actor, actor_id, rid)
