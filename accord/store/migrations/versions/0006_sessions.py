@@ -1,7 +1,7 @@
 """people, sessions and auth failure windows: people's sign-in with TOTP and lockout
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
