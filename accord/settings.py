@@ -22,12 +22,20 @@ class Settings:
     bulk_batch_size: int = 1000
     page_size_max: int = 500
     seal_key_file: Path = field(default=Path())
+    # distinct custodians' signed approvals an opening of sealed data needs (k of the registered n)
+    unseal_approvals: int = 2
+    # hours within which a custodian must review a supervisor's emergency disclosure
+    emergency_review_hours: int = 48
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'accord.db'}")
         if self.seal_key_file == Path():
             object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
+        if self.unseal_approvals < 1:
+            raise ValueError("ACCORD_UNSEAL_APPROVALS must be at least 1")
+        if self.emergency_review_hours < 1:
+            raise ValueError("ACCORD_EMERGENCY_REVIEW_HOURS must be at least 1")
 
     @classmethod
     def from_env(
@@ -44,4 +52,6 @@ class Settings:
             max_document_bytes=int(env.get("ACCORD_MAX_DOCUMENT_BYTES", 256 << 20)),
             bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 1000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
+            unseal_approvals=int(env.get("ACCORD_UNSEAL_APPROVALS", 2)),
+            emergency_review_hours=int(env.get("ACCORD_EMERGENCY_REVIEW_HOURS", 48)),
         )

@@ -11,6 +11,7 @@ from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
 from accord.api.routes import admin, audit, cases, identifiers, meta, reports, transfer
+from accord.api.routes.sealing import router as sealing_router
 from accord.services.jobs import JobRunner
 from accord.services.node import Node
 
@@ -43,6 +44,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     problems.install(app)
     for module in (meta, reports, transfer, cases, identifiers, admin, audit):
         app.include_router(module.router)
+    app.include_router(sealing_router)
 
     app.add_middleware(RequestIds, ids=node.ids)
     app.add_middleware(BodyLimit, default=node.settings.max_body_bytes, bulk=node.settings.max_bulk_bytes)
