@@ -5,8 +5,11 @@
     │   └── PayloadTooLarge
     ├── Unauthenticated  no credential, or one that is unknown, expired or revoked
     ├── Forbidden        a known actor whose roles do not allow the action
+    │   └── UnsealRefused    an opening that the warrant, its scope or the approvals do not allow
     ├── NotFound         missing, or belonging to another organisation (never told apart)
     ├── Conflict         the request contradicts stored state (idempotency key reuse, duplicates)
+    │   └── UnsealConflict   an unseal step out of turn (approving twice, opening twice, reviewing twice)
+    ├── Corrupted        stored data failed its integrity check (a sealed blob that does not decrypt)
     └── Unavailable      a dependency (database, peer) did not answer
 
 Why one tree: the API renders every one of these as RFC 9457 problem+json
@@ -21,12 +24,15 @@ from collections.abc import Mapping
 __all__ = [
     "AccordError",
     "Conflict",
+    "Corrupted",
     "Forbidden",
     "Invalid",
     "NotFound",
     "PayloadTooLarge",
     "Unauthenticated",
     "Unavailable",
+    "UnsealConflict",
+    "UnsealRefused",
 ]
 
 
@@ -99,3 +105,37 @@ class Unavailable(AccordError):
     code = "unavailable"
     title = "Service unavailable"
     status = 503
+
+
+class UnsealRefused(Forbidden):
+    """An attempt to open sealed data that the rules refuse. ``reason`` is a stable code (``no-warrant``,
+    ``warrant-expired``, ``scope-field``, ``approvals-missing``, ``bad-signature``...) that the problem
+    body carries next to the sentence, so a client can act on it and an auditor can count it."""
+
+    code = "unseal-refused"
+    title = "Unseal refused"
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class UnsealConflict(Conflict):
+    """A step of the unseal procedure that the request's state does not allow (a second approval by the
+    same custodian, a second opening, a review of a request that needs none)."""
+
+    code = "unseal-conflict"
+    title = "Unseal step out of turn"
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class Corrupted(AccordError):
+    """Stored data failed its integrity check: a sealed blob that does not decrypt under its record id.
+    Never the caller's fault, so a 500; the detail names the record, never the content."""
+
+    code = "corrupted"
+    title = "Stored data failed its integrity check"
+    status = 500

@@ -31,6 +31,10 @@ class Settings:
     session_idle_s: int = 1800
     session_lifetime_s: int = 12 * 3600
     totp_issuer: str = "Accord"
+    # distinct custodians' signed approvals an opening of sealed data needs (k of the registered n)
+    unseal_approvals: int = 2
+    # hours within which a custodian must review a supervisor's emergency disclosure
+    emergency_review_hours: int = 48
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -39,6 +43,10 @@ class Settings:
             object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
         if self.signing_key_file == Path():
             object.__setattr__(self, "signing_key_file", self.data_dir / "keys" / "signing.key")
+        if self.unseal_approvals < 1:
+            raise ValueError("ACCORD_UNSEAL_APPROVALS must be at least 1")
+        if self.emergency_review_hours < 1:
+            raise ValueError("ACCORD_EMERGENCY_REVIEW_HOURS must be at least 1")
 
     @classmethod
     def from_env(
@@ -62,4 +70,6 @@ class Settings:
             session_idle_s=int(env.get("ACCORD_SESSION_IDLE_SECONDS", 1800)),
             session_lifetime_s=int(env.get("ACCORD_SESSION_LIFETIME_SECONDS", 12 * 3600)),
             totp_issuer=env.get("ACCORD_TOTP_ISSUER", "Accord"),
+            unseal_approvals=int(env.get("ACCORD_UNSEAL_APPROVALS", 2)),
+            emergency_review_hours=int(env.get("ACCORD_EMERGENCY_REVIEW_HOURS", 48)),
         )

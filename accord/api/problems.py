@@ -61,6 +61,9 @@ def _accord(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, Invalid) and exc.errors:
         extra["errors"] = _field_errors(exc.errors)
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str):  # a stable refusal code next to the sentence (unsealing)
+        extra["reason"] = reason
     return problem(exc.status, exc.code, exc.title, exc.detail, request, **extra)
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from accord.cli import files
 from accord.cli.exit import fail, reporting
+from accord.cli.seal import seal_app
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
 from accord.model.parse import parse_obj
 from accord.services import admin, audit
@@ -30,6 +31,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(custody_app, name="custody")
 person_app = typer.Typer(no_args_is_help=True, help="People who sign in with a password and a TOTP code.")
 app.add_typer(person_app, name="person")
+app.add_typer(seal_app, name="seal")
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -285,6 +287,38 @@ def custody_rotate_key(ctx: typer.Context) -> None:
     out.print(f"retired {rotated.old.encode()}", markup=False)
     out.print(f"current {rotated.new.encode()}", markup=False)
     out.print(f"signed checkpoint at size {rotated.checkpoint.checkpoint.size} with both keys", markup=False)
+
+
+@audit_app.command("export")
+def audit_export(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="NDJSON file to write (replaced only when complete)")],
+    key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of an auditor")],
+    actor_id: Annotated[str | None, typer.Option(help="only this actor's events")] = None,
+    action: Annotated[str | None, typer.Option(help='an action, or a family such as "unseal.*"')] = None,
+    object_id: Annotated[str | None, typer.Option(help="only events about this object")] = None,
+    object_type: Annotated[str | None, typer.Option(help="only events about objects of this type")] = None,
+    outcome: Annotated[str | None, typer.Option(help="success, denied, refused, failure...")] = None,
+    since: Annotated[datetime | None, typer.Option(help="at or after (UTC unless a zone is given)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="before (UTC unless a zone is given)")] = None,
+) -> None:
+    """Export your organisation's audit trail as NDJSON, one event a line in chain order (recorded too)."""
+    from accord.store.audit import AuditQuery
+
+    node = _node(ctx)
+    utc = [d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d for d in (since, until)]
+    q = AuditQuery(actor_id, action, object_id, utc[0], utc[1], outcome=outcome, object_type=object_type)
+    partial = out_file.with_name(out_file.name + ".partial")
+    try:
+        with reporting(str(out_file)):
+            actor = admin.authenticate(node, key)
+            with partial.open("wb") as fh:
+                n = audit.export(node, actor, q, fh.write)
+            partial.replace(out_file)
+    finally:
+        partial.unlink(missing_ok=True)
+        node.close()
+    out.print(f"{n} audit events written to {out_file}")
 
 
 @app.command()

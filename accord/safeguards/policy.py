@@ -11,7 +11,7 @@ from enum import StrEnum
 from accord.errors import Forbidden
 from accord.model.organisation import Actor, Role
 
-__all__ = ["PERMISSIONS", "Action", "allowed", "require"]
+__all__ = ["PERMISSIONS", "SEALING_PERMISSIONS", "Action", "allowed", "require"]
 
 
 class Action(StrEnum):
@@ -31,6 +31,17 @@ class Action(StrEnum):
     custody_proof = "custody.proof"
     custody_entry_read = "custody.entry.read"
     custody_export = "custody.export"
+    audit_export = "audit.export"
+    custodian_manage = "custodian.manage"
+    custodian_read = "custodian.read"
+    warrant_record = "warrant.record"
+    warrant_read = "warrant.read"
+    unseal_request = "unseal.request"
+    unseal_read = "unseal.read"
+    unseal_approve = "unseal.approve"
+    unseal_open = "unseal.open"
+    unseal_emergency = "unseal.emergency"
+    unseal_review = "unseal.review"
 
 
 _A = Action
@@ -81,6 +92,34 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read},
     Role.admin: _EVERYONE | {_A.org_read, _A.credential_manage, _A.audit_verify},
 }
+
+# Sealing: who records warrants, asks, approves, opens, reviews and watches. Kept as one table of its own
+# so the separation of duties reads in one place: those who ask and open (investigators, supervisors)
+# never approve or review; custodians approve and review but never open; admins register custodians'
+# keys but neither ask nor approve; auditors see every step and open nothing.
+SEALING_PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.investigator: frozenset(
+        {_A.warrant_record, _A.warrant_read, _A.unseal_request, _A.unseal_read, _A.unseal_open, _A.custodian_read}
+    ),
+    Role.supervisor: frozenset(
+        {
+            _A.warrant_record,
+            _A.warrant_read,
+            _A.unseal_request,
+            _A.unseal_read,
+            _A.unseal_open,
+            _A.unseal_emergency,
+            _A.custodian_read,
+        }
+    ),
+    Role.custodian: frozenset(
+        {_A.warrant_read, _A.unseal_read, _A.unseal_approve, _A.unseal_review, _A.custodian_read}
+    ),
+    Role.auditor: frozenset({_A.warrant_read, _A.unseal_read, _A.custodian_read, _A.audit_export}),
+    Role.admin: frozenset({_A.custodian_manage, _A.custodian_read}),
+}
+for _role, _granted in SEALING_PERMISSIONS.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.
 OPERATOR_ONLY = frozenset({Action.org_create})

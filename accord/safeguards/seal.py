@@ -1,8 +1,13 @@
 """Sealing: fields that may hold personal data are encrypted at rest with AES-256-GCM.
 
 Each record gets its own data key, wrapped by the node's sealing key, and the record id is bound in
-as associated data so a sealed blob cannot be moved to another record. Opening is deliberately not
-offered here: it needs a warrant and custodians' approval (the custody and safeguards work).
+as associated data so a sealed blob cannot be moved to another record.
+
+Opening is one method, ``Sealer.open``. For reports its one caller is ``accord.services.unsealing``,
+after it has checked a warrant in force whose scope covers the record and the fields and k custodians'
+signed approvals (or recorded a supervisor's emergency disclosure). Nothing here can check those,
+because the core holds no database; instead a test lists every module of the application that calls
+``open`` and fails on a new one, so each new caller is a reviewed decision.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ __all__ = ["Sealer", "load_or_create_key"]
 
 _VERSION = b"\x01"
 _CREDENTIAL_PREFIX = "cred:"
+_HEADER = 1 + 12 + 48 + 12  # version, wrap nonce, wrapped data key (32 + 16 tag), body nonce
+_TAG = 16
 
 
 class Sealer:
@@ -32,10 +39,18 @@ class Sealer:
         body = AESGCM(data_key).encrypt(nonce, plaintext, aad)
         return _VERSION + wrap_nonce + wrapped + nonce + body
 
-    def _open(self, blob: bytes, record_id: str) -> bytes:
-        """Decrypt; reserved for the warrant-gated opening path and for tests of this module."""
+    def open(self, blob: bytes, record_id: str) -> bytes:
+        """Decrypt a blob sealed for ``record_id``: unwrap its data key, then the body.
+
+        Raises ``ValueError`` for a blob of another version or too short to hold its header, and
+        ``cryptography.exceptions.InvalidTag`` when anything was changed (a flipped bit, a data key
+        spliced in from another blob, another record's id, another node's key): GCM authenticates both
+        the wrapped key and the body, so a tampered blob never yields altered plaintext, only a refusal.
+        """
         if blob[:1] != _VERSION:
             raise ValueError("unknown sealed-blob version")
+        if len(blob) < _HEADER + _TAG:
+            raise ValueError("sealed blob is truncated")
         aad = record_id.encode()
         wrap_nonce, wrapped, nonce, body = blob[1:13], blob[13:61], blob[61:73], blob[73:]
         data_key = self._wrap.decrypt(wrap_nonce, wrapped, aad)
@@ -49,7 +64,10 @@ class Sealer:
         this path cannot be used to open evidence without a warrant."""
         if not record_id.startswith(_CREDENTIAL_PREFIX):
             raise ValueError(f"only {_CREDENTIAL_PREFIX}... records open without a warrant")
-        return self._open(blob, record_id)
+        return self.open(blob, record_id)
+
+    # The name this path had before it was reviewed and made public; other branches' code may still call it.
+    _open = open
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import orjson
+
+from accord.errors import AccordError, NotFound
 from accord.model.audit import AuditEvent
 from accord.model.organisation import Actor
 from accord.safeguards import policy
@@ -12,7 +17,7 @@ from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store.audit import AuditDraft, AuditQuery
 
-__all__ = ["authorize", "draft", "query", "verify"]
+__all__ = ["Refusal", "authorize", "draft", "export", "query", "refusals", "verify"]
 
 
 def draft(
@@ -91,3 +96,73 @@ def head(node: Node) -> tuple[int, str] | None:
 def contains(node: Node, seq: int, digest: str) -> bool:
     with node.db.read() as conn:
         return audit_store.hash_at(conn, seq) == digest
+
+
+class Refusal:
+    """What a refused operation's audit event names. The object is set only once the operation has seen
+    that it belongs to the caller's organisation: a refusal about another organisation's id (or about a
+    role check made before any lookup) names no object, so no trail ever holds a foreign id."""
+
+    def __init__(self) -> None:
+        self.object_type: str | None = None
+        self.object_id: str | None = None
+
+    def object(self, object_type: str, object_id: str) -> None:
+        self.object_type, self.object_id = object_type, object_id
+
+
+@contextmanager
+def refusals(node: Node, actor: Actor, action: str, request_id: str | None = None) -> Iterator[Refusal]:
+    """Run an operation; if it raises an ``AccordError``, append one audit event with outcome ``refused``
+    (``failure`` for a 5xx) and the refusal's stable reason, in a transaction of its own (the operation's
+    own transaction is rolled back), then let the error go on to the caller.
+
+    The event carries the reason code and status, never the error's sentence: a sentence may quote
+    input, and the trail holds codes and counts only.
+    """
+    seen = Refusal()
+    try:
+        yield seen
+    except AccordError as exc:
+        visible = not isinstance(exc, NotFound)
+        record(
+            node,
+            draft(
+                node,
+                actor,
+                action,
+                seen.object_type if visible else None,
+                seen.object_id if visible else None,
+                request_id=request_id,
+                outcome="failure" if exc.status >= 500 else "refused",
+                detail={"reason": str(getattr(exc, "reason", exc.code)), "status": exc.status},
+            ),
+        )
+        raise
+
+
+def export(
+    node: Node, actor: Actor, q: AuditQuery, write: Callable[[bytes], object], request_id: str | None = None
+) -> int:
+    """Write the auditor's organisation's events matching ``q`` as NDJSON (one event a line, in chain order,
+    exactly as ``GET /v1/audit`` shows them) through ``write``; returns how many. The export itself is
+    then recorded, with its filters and count."""
+    authorize(node, actor, policy.Action.audit_export, request_id)
+    count, after, page = 0, None, 1000
+    while True:
+        with node.db.read() as conn:
+            events = audit_store.query(conn, actor.org_id, q, after, page)
+        for ev in events:
+            write(orjson.dumps(ev.model_dump(mode="json")) + b"\n")
+        count += len(events)
+        if len(events) < page:
+            break
+        after = events[-1].seq
+    # which filters, and their values except ids: an id an auditor probed may be no object of theirs
+    filters = {
+        k: (True if k.endswith("_id") else v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in vars(q).items()
+        if v is not None
+    }
+    record(node, draft(node, actor, "audit.export", request_id=request_id, detail={"count": count, "filters": filters}))
+    return count

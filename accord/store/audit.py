@@ -62,10 +62,12 @@ def append(conn: Connection, drafts: Sequence[AuditDraft]) -> None:
 @dataclass(frozen=True)
 class AuditQuery:
     actor_id: str | None = None
-    action: str | None = None
+    action: str | None = None  # exact, or a family ending in ".*" ("unseal.*")
     object_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    outcome: str | None = None
+    object_type: str | None = None
 
 
 def _event(row: Any) -> AuditEvent:
@@ -77,8 +79,14 @@ def query(conn: Connection, org_id: str, q: AuditQuery, after: int | None, limit
     s = select(audit_events).where(audit_events.c.org_id == org_id)
     if q.actor_id:
         s = s.where(audit_events.c.actor_id == q.actor_id)
-    if q.action:
+    if q.action and q.action.endswith(".*"):
+        s = s.where(audit_events.c.action.startswith(q.action[:-1], autoescape=True))
+    elif q.action:
         s = s.where(audit_events.c.action == q.action)
+    if q.outcome:
+        s = s.where(audit_events.c.outcome == q.outcome)
+    if q.object_type:
+        s = s.where(audit_events.c.object_type == q.object_type)
     if q.object_id:
         s = s.where(audit_events.c.object_id == q.object_id)
     if q.since:

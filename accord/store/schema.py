@@ -28,12 +28,16 @@ __all__ = [
     "case_reports",
     "cases",
     "credentials",
+    "custodians",
     "idempotency_keys",
     "jobs",
     "metadata",
     "organisations",
     "report_identifiers",
     "reports",
+    "unseal_approvals",
+    "unseal_requests",
+    "warrants",
 ]
 
 metadata = MetaData(
@@ -344,4 +348,71 @@ auth_failure_windows = Table(
     Column("scope", String(40), primary_key=True),
     Column("window_start", UtcDateTime, nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+# --- sealing: custodians' keys, warrants, unseal requests and their approvals (docs/sealing.md)
+
+custodians = Table(
+    "custodians",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("actor_id", ID, ForeignKey("actors.id"), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("registered_by", ID, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("org_id", "public_key"),
+)
+
+warrants = Table(
+    "warrants",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("issuing_authority", String(200), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("scope", JSON, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime, nullable=False),
+    Column("document_sha256", String(64), nullable=False),
+    Column("recorded_by", ID, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+unseal_requests = Table(
+    "unseal_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("warrant_id", ID, ForeignKey("warrants.id")),
+    Column("report_id", ID, ForeignKey("reports.id"), nullable=False, index=True),
+    Column("fields", JSON, nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("requested_by", ID, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("emergency", Boolean, nullable=False),
+    Column("emergency_reason", String(2000)),
+    Column("opened_at", UtcDateTime),
+    Column("opened_by", ID),
+    Column("review_due_at", UtcDateTime),
+    Column("escalated_at", UtcDateTime),
+    Column("reviewed_at", UtcDateTime),
+    Column("reviewed_by", ID),
+    Column("review_outcome", String(20)),
+    Column("review_note", String(2000)),
+    Column("review_signature", String(200)),
+)
+
+unseal_approvals = Table(
+    "unseal_approvals",
+    metadata,
+    Column("request_id", ID, ForeignKey("unseal_requests.id"), primary_key=True),
+    # one approval per person, whatever registration (key) they sign with: k means k people
+    Column("approver_id", ID, ForeignKey("actors.id"), primary_key=True),
+    Column("custodian_id", ID, ForeignKey("custodians.id"), nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("signature", String(200), nullable=False),
+    Column("approved_at", UtcDateTime, nullable=False),
 )

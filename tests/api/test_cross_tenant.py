@@ -29,11 +29,13 @@ from fastapi.testclient import TestClient
 
 from accord.clock import FixedClock
 from accord.model.organisation import Actor, Role
+from accord.safeguards import approvals
 from accord.safeguards.policy import Action, allowed
 from accord.services import custody
 from accord.store import reports as report_store
 from accord.store import schema
 from tests.conftest import World, auth, report_json
+from tests.sealing import CustodianKey, approval, review, sealed_report, warrant_body
 from tests.signin import STEP, Enrolled, code, enrol
 
 # The permission each route needs; None: public. A route missing here is still swept, and the own-id
@@ -75,6 +77,21 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/people"): Action.credential_manage,
     ("POST", "/v1/people"): Action.credential_manage,
     ("POST", "/v1/people/{actor_id}/unlock"): Action.credential_manage,
+    ("GET", "/v1/audit/export"): Action.audit_export,
+    ("POST", "/v1/custodians"): Action.custodian_manage,
+    ("GET", "/v1/custodians"): Action.custodian_read,
+    ("GET", "/v1/custodians/{custodian_id}"): Action.custodian_read,
+    ("DELETE", "/v1/custodians/{custodian_id}"): Action.custodian_manage,
+    ("POST", "/v1/warrants"): Action.warrant_record,
+    ("GET", "/v1/warrants"): Action.warrant_read,
+    ("GET", "/v1/warrants/{warrant_id}"): Action.warrant_read,
+    ("POST", "/v1/unseal-requests"): Action.unseal_request,
+    ("GET", "/v1/unseal-requests"): Action.unseal_read,
+    ("GET", "/v1/unseal-requests/{request_id}"): Action.unseal_read,
+    ("POST", "/v1/unseal-requests/{request_id}/approvals"): Action.unseal_approve,
+    ("POST", "/v1/unseal-requests/{request_id}/open"): Action.unseal_open,
+    ("POST", "/v1/unseal-requests/{request_id}/review"): Action.unseal_review,
+    ("GET", "/v1/reports/{report_id}/flags"): Action.report_read,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -86,13 +103,17 @@ PARAM_KIND = {
     "job_id": "job",
     "seq": "leaf",
     "actor_id": "act",
+    "warrant_id": "wrt",
+    "request_id": "unr",
+    "custodian_id": "cus",
 }
+KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus")
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
 CREDENTIALS = ["key", "session"]
 
-SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor]
+SWEEP_ROLES = [Role.analyst, Role.investigator, Role.admin, Role.auditor, Role.custodian]
 SHARED_IDEM = "shared-idem-1"  # the same Idempotency-Key in every organisation
 
 
@@ -112,9 +133,20 @@ class Org:
     people: dict[Role, Enrolled] = field(default_factory=dict)
     sessions: dict[Role, str] = field(default_factory=dict)
     session_ids: list[str] = field(default_factory=list)
+    seal: SealFixtures | None = None
 
     def ids(self) -> set[str]:
-        return {self.id, *self.key_ids, *self.actor_ids, *self.reports, *self.cases, *self.jobs, *self.session_ids}
+        sealing = self.seal.ids() if self.seal else set()
+        return {
+            self.id,
+            *self.key_ids,
+            *self.actor_ids,
+            *self.reports,
+            *self.cases,
+            *self.jobs,
+            *self.session_ids,
+            *sealing,
+        }
 
     def secrets(self) -> list[str]:
         """What must never appear anywhere else: people's passwords and TOTP secrets, session tokens."""
@@ -130,7 +162,27 @@ class Org:
             "leaf": self.leaves,
             "act": [p.actor_id for p in self.people.values()],
         }
+        if self.seal is not None:
+            kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
         return kinds[prefix]
+
+
+@dataclass
+class SealFixtures:
+    """An organisation's sealing objects: a sealed report, a warrant, custodians' keys, an approved request
+    (R1, which A's investigator opens in the sweep) and an emergency disclosure (R2, which A's sweep
+    custodian reviews), and the signed bodies those two controls post."""
+
+    sealed_report: str
+    warrants: list[str]
+    requests: list[str]
+    custodians: list[str]  # registrations; the last is a spare that the DELETE control revokes
+    custodian_actors: list[str]
+    approval_body: dict[str, str]
+    review_body: dict[str, str]
+
+    def ids(self) -> set[str]:
+        return {self.sealed_report, *self.warrants, *self.requests, *self.custodians, *self.custodian_actors}
 
 
 def ok(r: Any, status: int = 200) -> dict[str, Any]:
@@ -223,7 +275,70 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
         stored = report_store.get_many(conn, org.actors[Role.analyst], org.reports)
         seqs = custody.record_received(world.node, conn, [stored[r] for r in org.reports])
     org.leaves = [str(s) for s in seqs]
+    org.seal = populate_sealing(client, org)
     return org
+
+
+def populate_sealing(client: TestClient, org: Org) -> SealFixtures:
+    admin = auth(org.tokens[Role.admin])
+
+    def credential(role: Role) -> tuple[str, str]:
+        issued = ok(
+            client.post("/v1/credentials", json={"name": f"{org.name} {role}", "roles": [role]}, headers=admin), 201
+        )
+        org.key_ids.append(issued["credential"]["id"])
+        org.actor_ids.append(issued["credential"]["actor_id"])
+        return issued["token"], issued["credential"]["actor_id"]
+
+    supervisor, _ = credential(Role.supervisor)
+    sweep_custodian = world_actor_id(org, Role.custodian)
+    people = [(org.tokens[Role.custodian], sweep_custodian), credential(Role.custodian), credential(Role.custodian)]
+    keys: list[CustodianKey] = []
+    for token, actor_id in [*people, people[1]]:  # the second custodian gets a spare key, revoked in the sweep
+        pem, public = approvals.new_signing_key()
+        reg = ok(client.post("/v1/custodians", json={"actor_id": actor_id, "public_key": public}, headers=admin), 201)
+        keys.append(CustodianKey(token, actor_id, reg["id"], approvals.load_signing_key(pem)))
+    inv = auth(org.tokens[Role.investigator])
+    rpt = ok(
+        client.post("/v1/reports", json=sealed_report(f"{org.letter}-sealed"), headers=auth(org.tokens[Role.analyst])),
+        201,
+    )["id"]
+    org.reports.append(rpt)
+    wrt = ok(client.post("/v1/warrants", json=warrant_body([rpt]), headers=inv), 201)["id"]
+    r1 = ok(
+        client.post(
+            "/v1/unseal-requests", json={"warrant_id": wrt, "report_id": rpt, "fields": ["/narrative"]}, headers=inv
+        ),
+        201,
+    )
+    for k in keys[1:3]:
+        ok(client.post(f"/v1/unseal-requests/{r1['id']}/approvals", json=approval(r1, k), headers=auth(k.token)), 201)
+    r2 = ok(
+        client.post("/v1/unseal-requests", json={"report_id": rpt, "fields": ["/narrative"]}, headers=auth(supervisor)),
+        201,
+    )
+    ok(
+        client.post(
+            f"/v1/unseal-requests/{r2['id']}/open",
+            json={"emergency": True, "reason": "imminent danger (synthetic sweep)"},
+            headers=auth(supervisor),
+        )
+    )
+    return SealFixtures(
+        sealed_report=rpt,
+        warrants=[wrt],
+        requests=[r1["id"], r2["id"]],
+        custodians=[k.custodian_id for k in keys],
+        custodian_actors=[a for _, a in people],
+        approval_body=approval(r1, keys[0]),
+        review_body=review(r2, keys[0]),
+    )
+
+
+def world_actor_id(org: Org, role: Role) -> str:
+    """The actor id behind one of the organisation's role keys (issued in that order in ``populate``)."""
+    order = [Role.admin, Role.analyst, Role.investigator, Role.auditor, Role.custodian]
+    return org.actor_ids[order.index(role)]
 
 
 # ----------------------------------------------------------------------------- the routes
@@ -284,13 +399,13 @@ def sign_in_body(world: World, person: Enrolled, clock_step: bool = False) -> di
 class Sweep:
     def __init__(self, client: TestClient, world: World, a: Org, others: list[Org], operator_org: str) -> None:
         self.client, self.world, self.a, self.others = client, world, a, others
-        self.foreign_by_kind: dict[str, list[str]] = {
-            k: [i for o in others for i in o.of_kind(k)] for k in ("rpt", "case", "key", "org", "job", "leaf", "act")
-        }
+        self.foreign_by_kind: dict[str, list[str]] = {k: [i for o in others for i in o.of_kind(k)] for k in KINDS}
         self.foreign_by_kind["org"].append(operator_org)
         self.foreign = {i for o in others for i in o.ids()} | {operator_org}
         self.foreign_names = [o.name for o in others] + [s for o in others for s in o.secrets()]
         # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
+        assert a.seal is not None
+        self.seal = a.seal
         self.own = {
             "rpt": a.reports[0],
             "case": a.cases[0],
@@ -299,7 +414,11 @@ class Sweep:
             "job": a.jobs[0],
             "leaf": a.leaves[0],
             "act": a.people[Role.analyst].actor_id,
+            "wrt": a.seal.warrants[0],
+            "unr": a.seal.requests[0],
+            "cus": a.seal.custodians[-1],
         }
+        self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
         self.targets: Counter[str] = Counter()
         self.by_cred: Counter[str] = Counter()
@@ -378,6 +497,9 @@ class Sweep:
             # the session pass sends the same lines again: A's own duplicates by then, so no count check
             yield Call({}, "none", content=ndjson(lines), headers=headers, check=all_new if cred == "key" else None)
             return
+        if key[1].startswith(("/v1/custodians", "/v1/warrants", "/v1/unseal-requests")) and ep.method == "POST":
+            yield from self.sealing_calls(ep)
+            return
         body = {
             ("PATCH", "/v1/cases/{case_id}"): {"status": "active"},
             ("POST", "/v1/credentials"): {"name": "sweep key", "roles": ["custodian"]},
@@ -390,6 +512,47 @@ class Sweep:
             for query in self.queries(ep):
                 yield Call(values, target, json=body, query=query)
 
+    def sealing_calls(self, ep: Endpoint) -> Iterator[Call]:
+        """Sealing's POST routes: bodies that carry ids (custodian actors, reports, warrants) carry foreign
+        ones too, and the approval and review controls post bodies signed for A's own requests."""
+        key, seal = (ep.method, ep.path), self.seal
+
+        def fresh() -> str:  # a new public key per call, so only the role decides the answer
+            return approvals.new_signing_key()[1]
+
+        if key == ("POST", "/v1/custodians"):
+            yield Call({}, "own", json={"actor_id": seal.custodian_actors[0], "public_key": fresh()})
+            for other in self.foreign_seal:
+                for actor_id in other.custodian_actors:
+                    yield Call({}, "foreign", json={"actor_id": actor_id, "public_key": fresh()})
+            yield Call({}, "missing", json={"actor_id": self.missing("act"), "public_key": fresh()})
+        elif key == ("POST", "/v1/warrants"):
+            yield Call({}, "own", json=warrant_body([seal.sealed_report]))
+            for rid in self.foreign_by_kind["rpt"]:
+                yield Call({}, "foreign", json=warrant_body([seal.sealed_report, rid]))
+            yield Call({}, "missing", json=warrant_body([self.missing("rpt")]))
+        elif key == ("POST", "/v1/unseal-requests"):
+            own = {"warrant_id": seal.warrants[0], "report_id": seal.sealed_report, "fields": ["/narrative"]}
+            yield Call({}, "own", json=own)
+            for other in self.foreign_seal:
+                yield Call({}, "foreign", json={**own, "report_id": other.sealed_report})
+                yield Call({}, "foreign", json={**own, "warrant_id": other.warrants[0]})
+            yield Call({}, "missing", json={**own, "report_id": self.missing("rpt")})
+            yield Call({}, "missing", json={**own, "warrant_id": self.missing("wrt")})
+        elif key == ("POST", "/v1/unseal-requests/{request_id}/approvals"):
+            for values, target in self.path_values(ep):
+                yield Call(values, target, json=seal.approval_body)
+            for cid in self.foreign_by_kind["cus"]:  # A's own request, another organisation's custodian key
+                yield Call(
+                    {"request_id": seal.requests[0]}, "foreign", json={**seal.approval_body, "custodian_id": cid}
+                )
+        elif key == ("POST", "/v1/unseal-requests/{request_id}/review"):
+            own_values = {"request_id": seal.requests[1]}
+            for values, target in self.path_values(ep):
+                yield Call(own_values if target == "own" else values, target, json=seal.review_body)
+        else:  # the opening: no body (an ordinary opening by its requester)
+            yield from (Call(values, target) for values, target in self.path_values(ep))
+
     def queries(self, ep: Endpoint) -> list[dict[str, str]]:
         if ep.method != "GET":
             return [{}]
@@ -400,6 +563,10 @@ class Sweep:
                 {"kind": "account", "service": "platform-01", "value": "u-100"},
                 *({"kind": "email", "value": f"only-{o.letter}@example.org"} for o in self.others),
             ]
+        if ep.path == "/v1/unseal-requests":
+            return [{}, {"overdue": "true"}, *({"report_id": i} for i in self.foreign_by_kind["rpt"][-2:])]
+        if ep.path == "/v1/audit/export":
+            return [{}, *({"object_id": i} for i in self.foreign_by_kind["unr"])]
         if ep.path == "/v1/audit":
             probes = sorted(self.foreign)
             return [

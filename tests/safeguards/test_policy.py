@@ -9,7 +9,7 @@ import pytest
 from accord.errors import Forbidden
 from accord.ids import ActorId, OrgId
 from accord.model.organisation import Actor, ActorKind, Role
-from accord.safeguards.policy import OPERATOR_ONLY, PERMISSIONS, Action, allowed, require
+from accord.safeguards.policy import OPERATOR_ONLY, PERMISSIONS, SEALING_PERMISSIONS, Action, allowed, require
 
 
 def actor(*roles: Role, operator: bool = False) -> Actor:
@@ -120,3 +120,22 @@ def test_custody_proofs_for_every_role_entries_for_evidence_readers() -> None:
     assert readers == {Role.analyst, Role.investigator, Role.supervisor, Role.custodian, Role.auditor}
     exporters = {r for r in Role if allowed(actor(r), Action.custody_export)}
     assert exporters == {Role.analyst, Role.investigator, Role.supervisor}
+
+
+def test_sealing_separation_of_duties() -> None:
+    """Who asks and opens never approves or reviews; custodians approve but never open; admins register
+    custodians' keys and nothing else of sealing; auditors watch and open nothing."""
+
+    def holders(action: Action) -> set[Role]:
+        return {r for r in Role if allowed(actor(r), action)}
+
+    assert holders(Action.unseal_request) == holders(Action.unseal_open) == {Role.investigator, Role.supervisor}
+    assert holders(Action.unseal_emergency) == {Role.supervisor}
+    assert holders(Action.unseal_approve) == holders(Action.unseal_review) == {Role.custodian}
+    assert holders(Action.warrant_record) == {Role.investigator, Role.supervisor}
+    assert holders(Action.custodian_manage) == {Role.admin}
+    assert holders(Action.audit_export) == {Role.auditor}
+    assert Role.auditor in holders(Action.unseal_read) and Role.auditor in holders(Action.warrant_read)
+    assert not holders(Action.unseal_open) & holders(Action.unseal_approve)
+    for role, actions in SEALING_PERMISSIONS.items():
+        assert actions <= PERMISSIONS[role], role  # merged into the one table

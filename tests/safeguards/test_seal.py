@@ -128,3 +128,33 @@ def test_credentials_open_only_under_cred_ids(sealer: Sealer) -> None:
         sealer.open_credential(report_blob, "rpt_1")
     with pytest.raises(InvalidTag):  # nor by claiming a credential id for it
         sealer.open_credential(report_blob, "cred:rpt_1")
+
+
+def test_open_is_the_public_name_and_refuses_truncated_blobs(sealer: Sealer) -> None:
+    blob = sealer.seal(PLAIN, "rpt_1")
+    assert sealer.open(blob, "rpt_1") == PLAIN
+    for size in (1, 13, 72, 88):
+        with pytest.raises(ValueError, match="truncated"):
+            sealer.open(blob[:size], "rpt_1")
+    assert sealer.open(sealer.seal(b"", "rpt_1"), "rpt_1") == b""  # the shortest valid blob
+
+
+# The modules of the application allowed to open sealed data. A new caller is a reviewed decision:
+# add it here with the reason. (Reports: only the warrant-and-custodians path.)
+OPENERS = {"accord/services/unsealing.py"}
+
+
+def test_only_reviewed_modules_open_sealed_data() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"\.\s*_?open\s*\(")
+    callers = set()
+    for path in (root / "accord").rglob("*.py"):
+        text = path.read_text()
+        if "sealer" not in text.lower():
+            continue
+        for line in text.splitlines():
+            if "sealer" in line.lower() and pattern.search(line):
+                callers.add(str(path.relative_to(root)))
+    assert callers == OPENERS
