@@ -538,6 +538,11 @@ def verify_log(node: Node) -> LogVerification:
         size = 0
         aligned = True
         cp_at = _check_roots(result, cps, 0, size, stack)
+        outside_leaves, outside_nodes = store.negative_keys(conn)
+        for seq in outside_leaves:
+            result.fault(f"leaf {seq}", "stored outside the log: sequence numbers start at 0")
+        for lv, index in outside_nodes:
+            result.fault(f"node ({lv}, {index})", "stored outside the log: subtree indexes start at 0")
         for leaf in store.iterate_leaves(conn):
             seq, data, stored_hash = leaf[0], leaf[1], leaf[2]
             result.leaves += 1

@@ -56,6 +56,7 @@ __all__ = [
     "leaves_for_objects",
     "levels",
     "lock_state",
+    "negative_keys",
     "nodes",
     "retire_key",
     "seq_by_leaf_hash",
@@ -337,6 +338,20 @@ def iterate_nodes(conn: Connection, level: int, batch: int = 20000) -> Iterator[
 def levels(conn: Connection) -> list[int]:
     """The levels that hold stored nodes (a node at a level the tree cannot have is an insertion)."""
     return sorted(int(v) for v in conn.execute(select(custody_nodes.c.level).distinct()).scalars())
+
+
+def negative_keys(conn: Connection) -> tuple[list[int], list[tuple[int, int]]]:
+    """Leaves with a negative sequence number and nodes with a negative index: no tree has them, and the
+    ordered scans above start after -1, so verification asks for them here (an inserted row is one)."""
+    leaves = conn.execute(
+        select(custody_leaves.c.seq).where(custody_leaves.c.seq < 0).order_by(custody_leaves.c.seq)
+    ).scalars()
+    nodes = conn.execute(
+        select(custody_nodes.c.level, custody_nodes.c.idx)
+        .where(custody_nodes.c.idx < 0)
+        .order_by(custody_nodes.c.level, custody_nodes.c.idx)
+    )
+    return [int(seq) for seq in leaves], [(int(level), int(idx)) for level, idx in nodes]
 
 
 def _checkpoint(row: Any) -> CheckpointRow:

@@ -9,6 +9,7 @@ those tests try.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -559,3 +560,279 @@ def test_subtree_cache_hands_out_a_copy_of_its_frontier() -> None:
     frontier.append(HASHES[5])
     assert cache.size == 5 and cache.root() == ROOTS[5]
     assert frontier.root() == ROOTS[6]
+
+
+# --- T2 (reliability plan): the fast code against the RFC's recursive definitions, up to 2,000 leaves ---
+#
+# The reference below is written from RFC 9162 2.1.1, 2.1.3.1 and 2.1.4.1 and shares nothing with
+# merkle.py but the two hash functions: MTH, PATH and PROOF, recursively over index ranges. Then sampled
+# proofs are mutated the ways the plan names (bit flip, index +-1, size x2 or /2, truncated, an extra
+# hash) and every mutant must be refused. A mutant that happens to be a true statement (the empty tree
+# is consistent with every tree, say) is not a forgery: it is counted as such and not offered. The long
+# form runs with ``-m slow``; figures in docs/reliability.md.
+
+
+def run_long(request: pytest.FixtureRequest) -> None:
+    """Long variants run only when selected with ``-m slow``; the default run has the short form."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("long form: run with -m slow")
+
+
+def rfc_split(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def rfc_mth(d: list[bytes], lo: int, hi: int) -> bytes:
+    """MTH(D[lo:hi]) of RFC 9162 2.1.1 over leaf hashes."""
+    n = hi - lo
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return d[lo]
+    k = rfc_split(n)
+    return node_hash(rfc_mth(d, lo, lo + k), rfc_mth(d, lo + k, hi))
+
+
+def rfc_path(m: int, d: list[bytes], lo: int, hi: int) -> list[bytes]:
+    """PATH(m, D[lo:hi]) of RFC 9162 2.1.3.1 (``m`` counted from ``lo``)."""
+    n = hi - lo
+    if n == 1:
+        return []
+    k = rfc_split(n)
+    if m < k:
+        return [*rfc_path(m, d, lo, lo + k), rfc_mth(d, lo + k, hi)]
+    return [*rfc_path(m - k, d, lo + k, hi), rfc_mth(d, lo, lo + k)]
+
+
+def rfc_subproof(m: int, d: list[bytes], lo: int, hi: int, b: bool) -> list[bytes]:
+    """SUBPROOF(m, D[lo:hi], b) of RFC 9162 2.1.4.1."""
+    n = hi - lo
+    if m == n:
+        return [] if b else [rfc_mth(d, lo, hi)]
+    k = rfc_split(n)
+    if m <= k:
+        return [*rfc_subproof(m, d, lo, lo + k, b), rfc_mth(d, lo + k, hi)]
+    return [*rfc_subproof(m - k, d, lo + k, hi, False), rfc_mth(d, lo, lo + k)]
+
+
+def rfc_proof(m: int, n: int, d: list[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]); empty for m = 0 or m = n (nothing to prove, as merkle.py has it)."""
+    return [] if m in (0, n) else rfc_subproof(m, d, 0, n, True)
+
+
+T2_MAX = 2000
+T2_POOL = hashes_of(2 * T2_MAX, b"t2")  # distinct leaves: sizes x2 still have real trees to compare with
+T2_CACHE = SubtreeCache(T2_POOL)
+EDGES = sorted({x for k in range(12) for x in (2**k - 1, 2**k, 2**k + 1) if 1 <= x <= T2_MAX} | {T2_MAX})
+
+
+def test_t2_fast_roots_equal_the_recursive_root_at_every_size_to_2000() -> None:
+    """Every size 1..2,000: the Frontier, the subtree cache and the pairing root against MTH (memoised:
+    the recursion is the RFC's, the cache only spares recomputing shared subtrees)."""
+    memo: dict[tuple[int, int], bytes] = {}
+
+    def mth(lo: int, hi: int) -> bytes:
+        if (lo, hi) not in memo:
+            n = hi - lo
+            k = rfc_split(n)
+            memo[lo, hi] = T2_POOL[lo] if n == 1 else node_hash(mth(lo, lo + k), mth(lo + k, hi))
+        return memo[lo, hi]
+
+    frontier = Frontier()
+    for n in range(1, T2_MAX + 1):
+        frontier.append(T2_POOL[n - 1])
+        assert frontier.root() == mth(0, n) == T2_CACHE.subtree(0, n), n
+    for n in EDGES:
+        assert root_from_hashes(T2_POOL[:n]) == mth(0, n) == rfc_mth(T2_POOL, 0, n)
+
+
+def t2_roots(examples: int) -> int:
+    count = 0
+
+    @settings(max_examples=examples, deadline=None)
+    @given(st.one_of(st.integers(1, T2_MAX), st.sampled_from(EDGES)), st.randoms(use_true_random=False))
+    def check(n: int, rng: Any) -> None:
+        nonlocal count
+        leaves = [rng.randbytes(rng.randrange(0, 64)) for _ in range(n)]  # any bytes, repeats allowed
+        d = [leaf_hash(x) for x in leaves]
+        frontier = Frontier()
+        frontier.extend(d)
+        expected = rfc_mth(d, 0, n)
+        assert frontier.root() == SubtreeCache(d).root() == root_from_hashes(d) == root_hash(leaves) == expected
+        count += 1
+
+    check()
+    return count
+
+
+def test_t2_fast_root_equals_the_recursive_root_for_random_leaves() -> None:
+    assert t2_roots(60) >= 60
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_t2_fast_root_equals_the_recursive_root_for_random_leaves_long(request: pytest.FixtureRequest) -> None:
+    run_long(request)
+    examples = t2_roots(1000)
+    print(f"\nT2 roots: {examples} examples of up to {T2_MAX} random leaves, mismatches 0")
+
+
+def flip(x: bytes, bit: int) -> bytes:
+    out = bytearray(x)
+    out[bit // 8 % len(x)] ^= 1 << (bit % 8)
+    return bytes(out)
+
+
+def t2_root(size: int) -> bytes:
+    return T2_CACHE.subtree(0, size) if 0 < size <= len(T2_POOL) else EMPTY_ROOT
+
+
+def extras(proof: list[bytes], root: bytes, leaf: bytes, rng: Any) -> list[tuple[str, list[bytes]]]:
+    """An extra hash appended, prepended and inserted, drawn from hashes a forger would try."""
+    pick = rng.choice([SOME_HASH, EMPTY_ROOT, root, leaf, rng.randbytes(32), *proof])
+    at = rng.randrange(0, len(proof) + 1)
+    return [
+        ("extra hash appended", [*proof, pick]),
+        ("extra hash prepended", [pick, *proof]),
+        ("extra hash inserted", [*proof[:at], pick, *proof[at:]]),
+    ]
+
+
+def truncations(proof: list[bytes], rng: Any) -> list[tuple[str, list[bytes]]]:
+    out = []
+    if proof:
+        out += [("truncated: last dropped", proof[:-1]), ("truncated: first dropped", proof[1:])]
+    if len(proof) > 2:
+        out.append(("truncated: cut short", proof[: rng.randrange(1, len(proof) - 1)]))
+    return out
+
+
+def inclusion_mutants(i: int, n: int, rng: Any) -> tuple[list[bytes], list[tuple[str, tuple[Any, ...]]]]:
+    """The honest proof of leaf ``i`` in the tree of ``n`` and its mutants ``(what, verify_inclusion args)``."""
+    leaf, root = T2_POOL[i], t2_root(n)
+    proof = T2_CACHE.inclusion_proof(i, n)
+    bit = rng.randrange(256)
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for k in range(len(proof)):
+        out.append(("bit flip in the proof", (i, n, leaf, [*proof[:k], flip(proof[k], bit), *proof[k + 1 :]], root)))
+    out += [
+        ("bit flip in the leaf hash", (i, n, flip(leaf, bit), proof, root)),
+        ("bit flip in the root", (i, n, leaf, proof, flip(root, bit))),
+    ]
+    for j in (i - 1, i + 1):
+        out.append((f"index {j - i:+d}", (j, n, leaf, proof, root)))
+        if 0 <= j < len(T2_POOL):
+            out.append((f"index {j - i:+d} with that leaf", (j, n, T2_POOL[j], proof, root)))
+    for what, size in (("size x2", 2 * n), ("size /2", n // 2)):
+        out.append((what, (i, size, leaf, proof, root)))
+        out.append((f"{what} with that tree's root", (i, size, leaf, proof, t2_root(size))))
+    out += [(what, (i, n, leaf, wrong, root)) for what, wrong in truncations(proof, rng)]
+    out += [(what, (i, n, leaf, wrong, root)) for what, wrong in extras(proof, root, leaf, rng)]
+    return proof, out
+
+
+def true_inclusion(i: int, n: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """Whether the statement is simply true (then it is no forgery)."""
+    if not (0 <= i < n <= len(T2_POOL)) or leaf != T2_POOL[i] or root != t2_root(n):
+        return False
+    return proof == rfc_path(i, T2_POOL, 0, n)
+
+
+def consistency_mutants(m: int, n: int, rng: Any) -> tuple[list[bytes], list[tuple[str, tuple[Any, ...]]]]:
+    """The honest proof from ``m`` to ``n`` and its mutants ``(what, verify_consistency args)``."""
+    r1, r2 = t2_root(m), t2_root(n)
+    proof = T2_CACHE.consistency_proof(m, n)
+    bit = rng.randrange(256)
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for k in range(len(proof)):
+        out.append(("bit flip in the proof", (m, n, r1, r2, [*proof[:k], flip(proof[k], bit), *proof[k + 1 :]])))
+    out += [
+        ("bit flip in the old root", (m, n, flip(r1, bit), r2, proof)),
+        ("bit flip in the new root", (m, n, r1, flip(r2, bit), proof)),
+    ]
+    for j in (m - 1, m + 1):
+        out.append((f"old size {j - m:+d}", (j, n, r1, r2, proof)))
+        out.append((f"old size {j - m:+d} with that tree's root", (j, n, t2_root(j), r2, proof)))
+    for what, old, new in (
+        ("new size x2", m, 2 * n),
+        ("new size /2", m, n // 2),
+        ("old size x2", 2 * m, n),
+        ("old size /2", m // 2, n),
+    ):
+        out.append((what, (old, new, r1, r2, proof)))
+        out.append((f"{what} with those trees' roots", (old, new, t2_root(old), t2_root(new), proof)))
+    out += [(what, (m, n, r1, r2, wrong)) for what, wrong in truncations(proof, rng)]
+    out += [(what, (m, n, r1, r2, wrong)) for what, wrong in extras(proof, r2, r1, rng)]
+    return proof, out
+
+
+def true_consistency(m: int, n: int, r1: bytes, r2: bytes, proof: list[bytes]) -> bool:
+    if not proof and 0 <= m <= n and ((m == 0 and r1 == EMPTY_ROOT) or (m == n and r1 == r2)):
+        return True  # vacuous: every tree extends the empty tree, and a tree extends itself
+    if not (0 <= m <= n <= len(T2_POOL)) or r1 != t2_root(m) or r2 != t2_root(n):
+        return False
+    return proof == rfc_proof(m, n, T2_POOL)
+
+
+def t2_mutants(examples: int) -> dict[str, Any]:
+    """Sampled inclusion and consistency proofs, each checked against the reference and then mutated."""
+    counts: Counter[str] = Counter()
+    true: Counter[str] = Counter()
+    accepted: list[str] = []
+
+    @settings(max_examples=examples, deadline=None)
+    @given(
+        st.one_of(st.integers(1, T2_MAX), st.sampled_from(EDGES)),
+        st.randoms(use_true_random=False),
+    )
+    def check(n: int, rng: Any) -> None:
+        here: Counter[str] = Counter()  # added to the totals once the example is complete
+        root = t2_root(n)
+        for i in [rng.randrange(n), rng.randrange(n), n - 1]:  # two drawn, and the right edge
+            proof, mutants = inclusion_mutants(i, n, rng)
+            assert proof == inclusion_proof(i, T2_POOL[:n]) == rfc_path(i, T2_POOL, 0, n)
+            assert verify_inclusion(i, n, T2_POOL[i], proof, root)
+            here["inclusion proofs"] += 1
+            for what, args in mutants:
+                if true_inclusion(*args):
+                    true[what] += 1
+                    continue
+                here["inclusion mutants"] += 1
+                if verify_inclusion(*args):
+                    accepted.append(f"inclusion {i}/{n}: {what}")
+        for m in [rng.randint(1, max(1, n - 1)), rng.randint(0, n), n - 1]:  # inside, anywhere, the edge
+            proof, mutants = consistency_mutants(m, n, rng)
+            assert proof == consistency_proof(m, T2_POOL[:n]) == rfc_proof(m, n, T2_POOL)
+            assert verify_consistency(m, n, t2_root(m), root, proof)
+            here["consistency proofs"] += 1
+            for what, args in mutants:
+                if true_consistency(*args):
+                    true[what] += 1
+                    continue
+                here["consistency mutants"] += 1
+                if verify_consistency(*args):
+                    accepted.append(f"consistency {m}->{n}: {what}")
+        assert not accepted, accepted
+        here["examples"] += 1
+        counts.update(here)
+
+    check()
+    return {**counts, "accepted mutants": len(accepted), "true statements (not offered)": dict(true)}
+
+
+def test_t2_mutated_proofs_are_rejected() -> None:
+    counts = t2_mutants(40)
+    assert counts["examples"] >= 35 and counts["inclusion mutants"] > 35 * 3 * 15 and counts["accepted mutants"] == 0
+    print(f"\nT2 proofs: {counts}")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_t2_mutated_proofs_are_rejected_long(request: pytest.FixtureRequest) -> None:
+    run_long(request)
+    counts = t2_mutants(2000)
+    assert counts["accepted mutants"] == 0
+    print(f"\nT2 proofs: {counts}")
