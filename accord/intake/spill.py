@@ -166,6 +166,13 @@ class Spill:
         )
         yield from self._db.execute(query, tags)
 
+    def scan(self) -> Iterator[tuple[int, str, Any]]:
+        """Every stored object as (position, key, object), in document order: reading back a whole
+        document costs a row each, where ``get`` pays for its lookup and cache."""
+        self._ready()
+        for position, key, doc in self._db.execute("SELECT position, key, doc FROM objects ORDER BY position"):
+            yield position, key, orjson.loads(doc)
+
     def keys_stored_more_than_once(self) -> list[str]:
         self._ready()
         return [k for (k,) in self._db.execute("SELECT key FROM multiple")]

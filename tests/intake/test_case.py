@@ -1,12 +1,14 @@
 """CASE/UCO JSON-LD: round trip, conformance with case_validate (the CASE reference validator), a
-partner-shaped investigation, the third-party rules, detection, the bad-input cases, and the fast
-reader (plain JSON-LD read as JSON) held to rdflib's JSON-LD parser."""
+partner-shaped investigation, the third-party rules, detection, the bad-input cases, the fast reader
+(plain JSON-LD streamed into a spill) held to rdflib's JSON-LD parser, past every bound it keeps, and
+its memory flat whatever the document's size."""
 
 from __future__ import annotations
 
 import io
 import re
 import socket
+import tracemalloc
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,11 +22,16 @@ from hypothesis import strategies as st
 from rdflib import Literal
 
 from accord.errors import Invalid, PayloadTooLarge
+from accord.intake import jsonparts, spill
 from accord.intake.exporters import case as case_exporter
 from accord.intake.exporters.case import CaseExporter
 from accord.intake.formats import ExportContext, Exporter, Importer, ImportOptions, Item
 from accord.intake.importers import case as case_importer
 from accord.intake.importers.case import CASE, CaseImporter
+from accord.intake.jsonld import document, plain, read_graph
+from accord.intake.jsonld.literal import lexical
+from accord.intake.jsonld.plain import PlainGraph
+from accord.intake.jsonld.rdflib_reader import RdfGraph
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from tests.intake.strategies import report_in, stored
@@ -69,6 +76,10 @@ RICH = {
     ],
 }
 PLAIN = {"source": "platform", "received_at": "2026-02-01T10:00:00Z", "incident_type": "other"}
+
+
+def _plain(n: int) -> list[ReportIn]:
+    return [parse_obj(ReportIn, {**PLAIN, "external_id": f"p{i}"}) for i in range(n)]
 
 
 def library_warnings(test: F) -> F:
@@ -310,7 +321,7 @@ def test_unusable_observables_are_skipped_and_an_empty_export_is_empty() -> None
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b'{"@context": {}, "@graph": [', "malformed or truncated JSON"),
+        (b'{"@context": {}, "@graph": [', "truncated or malformed JSON"),
         (b"\x00\x01garbage", "not UTF-8"),
         (orjson.dumps({"source": "hotline", "incident_type": "other"}), "not a JSON-LD document"),
         (orjson.dumps([{"@context": {}}]), "not a JSON-LD document"),
@@ -333,7 +344,7 @@ def test_bad_documents_are_refused_whole_naming_the_file(data: bytes, message: s
 def test_truncated_export_is_refused() -> None:
     doc = export([parse_obj(ReportIn, RICH)])
     for cut in (len(doc) // 2, len(doc) - 3):
-        with pytest.raises(Invalid, match=r"f\.jsonld: malformed or truncated JSON"):
+        with pytest.raises(Invalid, match=r"f\.jsonld: truncated or malformed JSON"):
             read(doc[:cut])
 
 
@@ -347,11 +358,20 @@ def test_wrong_encodings_are_refused() -> None:
     assert read(b"\xef\xbb\xbf" + doc.encode())[0].report == parse_obj(ReportIn, PLAIN)  # a UTF-8 BOM is fine
 
 
-def test_a_document_over_the_limit_is_refused_unread() -> None:
-    doc = export([parse_obj(ReportIn, PLAIN)])
-    with pytest.raises(PayloadTooLarge, match="larger than 100 bytes"):
-        read(doc, max_document_bytes=100)
-    assert len(read(doc, max_document_bytes=len(doc))) == 1
+def test_a_plain_document_is_not_bounded_by_the_document_limit_but_each_element_is() -> None:
+    """The plain reader streams: a document several times the limit imports; the limit holds for each
+    of its elements, and for the whole of a document that goes to rdflib (held in memory)."""
+    reports = [parse_obj(ReportIn, RICH), *_plain(20)]
+    doc = export(reports)
+    limit = len(doc) // 5
+    assert [i.report for i in read(doc, max_document_bytes=limit)] == reports
+    for importer in (RDFLIB, CASE):
+        outside = doc.replace(b'"@context": {', b'"@context": {"@language": "en", ', 1) if importer is CASE else doc
+        with pytest.raises(PayloadTooLarge, match=rf"f\.jsonld: document larger than {limit:,} bytes"):
+            read(outside, importer, max_document_bytes=limit)
+    huge = _graph(_action(1, **{"uco-core:description": "x" * (300 << 10)}))  # counted in 64 KiB reads
+    with pytest.raises(Invalid, match=r"f\.jsonld: element 1 of @graph is larger than 1,000 bytes"):
+        read(huge, max_document_bytes=1000)
 
 
 @pytest.fixture
@@ -488,9 +508,15 @@ ODD = {
 }
 
 
+def _reader(data: bytes) -> type:
+    """Which reader takes the document."""
+    with read_graph(io.BytesIO(data), ImportOptions(name="f.jsonld"), case_importer._WATCH) as graph:
+        return type(graph)
+
+
 def _fast_and_rdflib(data: bytes) -> tuple[list[Item], list[Item]]:
     """Both readers' items; the document must be one the fast reader takes."""
-    assert isinstance(case_importer._graph(orjson.loads(data), "f.jsonld"), case_importer._JsonGraph)
+    assert _reader(data) is PlainGraph
     return read(data), read(data, RDFLIB)
 
 
@@ -539,7 +565,7 @@ def test_our_exports_and_the_partner_file_take_the_fast_reader(monkeypatch: pyte
     def no_rdflib(doc: Any, name: str) -> None:
         raise AssertionError("rdflib's JSON-LD parser was used")
 
-    monkeypatch.setattr(case_importer, "_parse", no_rdflib)
+    monkeypatch.setattr(document, "parse", no_rdflib)
     reports = [parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)]
     assert [i.report for i in read(export(reports))] == reports
     assert read((DATA / "partner-investigation.jsonld").read_bytes()) == [Item(1, PARTNER, {}, PARTNER.external_id)]
@@ -582,7 +608,7 @@ def _language(doc: dict[str, Any]) -> None:
 )
 def test_documents_outside_the_plain_subset_go_to_rdflib_and_still_import(change: Callable[[Any], None]) -> None:
     data = _partner(change)
-    assert isinstance(case_importer._graph(orjson.loads(data), "f.jsonld"), case_importer._RdfGraph)
+    assert _reader(data) is RdfGraph
     assert read(data) == read(data, RDFLIB) == [Item(1, PARTNER, {}, PARTNER.external_id)]
 
 
@@ -600,40 +626,18 @@ def test_literal_texts_are_rdflibs(when: str, hex_: str) -> None:
     """The fast reader normalises xsd:dateTime and xsd:hexBinary itself; rdflib's Literal is the rule."""
     xsd = "http://www.w3.org/2001/XMLSchema#"
     for value, datatype in ((when, xsd + "dateTime"), (hex_, xsd + "hexBinary")):
-        assert case_importer._lexical(value, datatype) == str(Literal(value, datatype=datatype))
+        assert lexical(value, datatype) == str(Literal(value, datatype=datatype))
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.lists(report_in, max_size=3))
-def test_an_export_is_parsed_element_by_element_as_a_whole(reports: list[ReportIn]) -> None:
-    data = export(reports)
-    assert case_importer._by_element(data, 0) == orjson.loads(data)
-    assert case_importer._by_element(b"\xef\xbb\xbf" + data, 3) == orjson.loads(data)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        (DATA / "partner-investigation.jsonld").read_bytes(),  # elements indented: no cut
-        b'{"@context": {},\n"@graph": [\n{"a": [1,\n{"b": 2}]}\n]\n}',  # a cut inside an element
-        b'{"@context": {},\n"@graph": [\n{"a": 1}\n], "x": [\n{"b": 2}\n]\n}',  # a key after the @graph
-        b'{"@graph": [],\n"@context": {"@graph": [\n{"a": 1}\n]}\n}',  # an @graph that is not the top one
-        b'{"@context": {},\n"@graph": [\n{"a": 1}\n{"b": 2}\n]\n}',  # no comma: not JSON
-        b'{"@context": {},\n"@graph": [\n{"a": 1},\n{"b": 2},\n]\n}',  # a trailing comma: not JSON
-    ],
-    ids=["indented", "nested-cut", "key-after", "nested-graph", "no-comma", "trailing-comma"],
-)
-def test_other_layouts_are_parsed_whole(data: bytes) -> None:
-    assert case_importer._by_element(data, 0) is None
-
-
-def test_a_truncated_export_is_refused_whichever_way_it_is_cut() -> None:
-    doc = export([parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)])
+def test_a_truncated_export_is_refused_whichever_way_it_is_cut_before_any_item() -> None:
+    doc = export(
+        [parse_obj(ReportIn, RICH), *(parse_obj(ReportIn, {**PLAIN, "external_id": f"p{i}"}) for i in range(5))]
+    )
     cuts = [m.start() + 1 for m in re.finditer(b"\n{", doc)]
     for cut in [*cuts, cuts[-1] + 10, len(doc) - 2]:  # the last one leaves out the closing "}"
-        assert case_importer._by_element(doc[:cut], 0) is None
-        with pytest.raises(Invalid, match=r"f\.jsonld: malformed or truncated JSON"):
-            read(doc[:cut])
+        items = CASE.read(io.BufferedReader(io.BytesIO(doc[:cut])), ImportOptions(name="f.jsonld"))  # type: ignore[arg-type]
+        with pytest.raises(Invalid, match=r"f\.jsonld: truncated or malformed JSON"):
+            next(items)  # the first item: nothing is given out of a document that does not end
 
 
 def test_blank_nodes_keep_document_order_in_the_fast_reader() -> None:
@@ -649,3 +653,83 @@ def test_blank_nodes_keep_document_order_in_the_fast_reader() -> None:
     assert item.report is not None
     values = [s.identifiers[0].value for s in item.report.subjects]
     assert values == ["x@example.org", "b3@example.org", "b1@example.org", "b2@example.org"]
+
+
+# The plain reader streams the document into a spill: what it keeps in memory is bounded.
+
+
+def _reordered(doc: bytes) -> bytes:
+    """The same document with its @context after its @graph."""
+    parsed = orjson.loads(doc)
+    return orjson.dumps({"@graph": parsed["@graph"], "@context": parsed["@context"]})
+
+
+def test_a_context_after_the_graph_is_read_all_the_same() -> None:
+    reports = [parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)]
+    data = _reordered(export(reports))
+    assert _reader(data) is PlainGraph
+    assert [i.report for i in read(data)] == reports
+    partner = _reordered((DATA / "partner-investigation.jsonld").read_bytes())
+    assert read(partner) == read(partner, RDFLIB) == [Item(1, PARTNER, {}, PARTNER.external_id)]
+
+
+@pytest.fixture
+def small_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every bound on what the plain reader holds made small, so that a test document goes past all
+    of them: few keys remembered (and a small Bloom filter, often wrong), a narrow read-ahead window,
+    small caches, runs of the document, parts of a node, and the spill's batches of rows to write."""
+    for module, name, value in [
+        (plain, "_RECENT", 8),
+        (plain, "_BITS", (1 << 16) - 1),
+        (plain, "_AHEAD", 16),
+        (plain, "_BEHIND", 16),
+        (plain, "_NODES", 16),
+        (plain, "_PART", 16),
+        (plain, "_CHECKED", 4),
+        (document, "_SPILL_CACHE", 16),
+        (jsonparts, "_CHUNK", 2048),
+        (jsonparts, "_READ", 1024),
+        (spill, "_BATCH", 16),
+    ]:
+        monkeypatch.setattr(module, name, value)
+
+
+@pytest.mark.usefixtures("small_memory")
+@pytest.mark.parametrize(
+    "data",
+    [
+        export(
+            [parse_obj(ReportIn, RICH), *(parse_obj(ReportIn, {**PLAIN, "external_id": f"p{i}"}) for i in range(30))]
+        ),
+        (DATA / "partner-investigation.jsonld").read_bytes(),
+        orjson.dumps(ODD),
+        _reordered(export([parse_obj(ReportIn, RICH), parse_obj(ReportIn, PLAIN)])),
+    ],
+    ids=["export", "partner", "odd", "context-last"],
+)
+def test_the_bounds_change_nothing_read(data: bytes) -> None:
+    """Past every bound (a node looked up outside the window, a position only the spill knows, a bundle
+    written in parts), the fast reader still gives what rdflib gives."""
+    fast, slow = _fast_and_rdflib(data)
+    assert fast == slow and fast
+
+
+def _peak(data: bytes) -> int:
+    tracemalloc.start()
+    try:
+        for _ in CASE.read(io.BufferedReader(io.BytesIO(data)), ImportOptions(name="f.jsonld")):  # type: ignore[arg-type]
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.usefixtures("small_memory")
+def test_memory_does_not_grow_with_the_document() -> None:
+    """What Python holds at the peak, reading 50 and 250 reports with the bounds made small: about the
+    same (the export's bundle, which lists every report, grows with it and is read a member and an
+    item at a time). A report's worth of rows kept for each would make it twice as much."""
+    small, large = (export(_plain(n)) for n in (50, 250))
+    _peak(small)  # imports and first-use caches out of the way
+    ratio = _peak(large) / _peak(small)
+    assert ratio < 1.3
