@@ -12,8 +12,10 @@ Within a report, each observed-data's ``user-account``, ``email-addr``, ``ipv4-a
 A container from Accord's own exporter carries ``x_accord_`` properties (source, category, urgency,
 subjects with their roles...) that take precedence, so our own export comes back exactly.
 
-The bundle is one JSON document of any size: its objects are read one at a time into a spill file on
-disk (``accord.intake.spill``) and the reports built from there, so memory does not grow with the file.
+The bundle is one JSON document of any size: its objects are read one at a time (``jsonparts``: cut at
+line starts and parsed by orjson when laid out one object a line, as ours is; ijson events otherwise)
+into a spill file on disk (``accord.intake.spill``) and the reports built from there, so memory does
+not grow with the file.
 The whole bundle is read, and its framing checked, before the first item is given out (one object may
 be at most ``max_document_bytes``). Each object a report reads is checked against what STIX 2.1
 requires of its type, on the parsed JSON itself; stix2 stays the reference for what is hard to get right, the pattern
@@ -37,7 +39,8 @@ from stix2patterns.validator import run_validator  # type: ignore[import-untyped
 
 from accord.errors import AccordError, Invalid
 from accord.intake.formats import ImportOptions, Item, fault_item, faults_of
-from accord.intake.jsonstream import Member, read_document
+from accord.intake.jsonparts import Node, read_parts
+from accord.intake.jsonstream import Member
 from accord.intake.spill import Spill
 from accord.intake.stix_common import (
     CONTAINER_TYPES,
@@ -393,7 +396,7 @@ def _load(stream: IO[bytes], options: ImportOptions) -> Spill:
     spill = Spill(options.scratch_dir)
     kind: Any = None
     try:
-        for part in read_document(stream, "objects", name, "a STIX bundle", options.max_document_bytes):
+        for part in read_parts(stream, "objects", name, "a STIX bundle", options.max_document_bytes):
             if isinstance(part, Member):
                 if part.key == "type":
                     kind = part.value
@@ -403,6 +406,8 @@ def _load(stream: IO[bytes], options: ImportOptions) -> Spill:
                     raise Invalid.at("/objects", f"{name}: the bundle's objects must be a list")
                 continue
             i, obj = part.position, part.value
+            if isinstance(obj, Node):  # an object starting with "@id": not STIX, but read whole to say so
+                obj = obj.whole()
             if not (isinstance(obj, dict) and isinstance(obj.get("type"), str) and isinstance(obj.get("id"), str)):
                 raise Invalid.at(f"/objects/{i - 1}", f"{name}: object {i} is not a STIX object (type and id)")
             if obj.get("spec_version", "2.1") != "2.1":
