@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
-from accord.api.routes import admin, audit, cases, identifiers, meta, reports, transfer
+from accord.api.routes import admin, audit, cases, identifiers, media, meta, reports, transfer
 from accord.services.jobs import JobRunner
 from accord.services.node import Node
 
@@ -41,7 +41,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, admin, audit):
+    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit):
         app.include_router(module.router)
 
     app.add_middleware(RequestIds, ids=node.ids)
