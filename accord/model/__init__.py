@@ -5,6 +5,7 @@ from accord.model.audit import AuditEvent
 from accord.model.case import TRANSITIONS, Case, CaseIn, CaseStatus, CaseUpdate, LinkReports
 from accord.model.identifier import Identifier, IdentifierKind
 from accord.model.media import Media
+from accord.model.observable import Observable, ObservableKind
 from accord.model.organisation import (
     Actor,
     ActorKind,
@@ -35,6 +36,8 @@ __all__ = [
     "LinkReports",
     "Location",
     "Media",
+    "Observable",
+    "ObservableKind",
     "OrgKind",
     "Organisation",
     "OrganisationIn",

@@ -23,6 +23,10 @@ class Action(StrEnum):
     case_read = "case.read"
     case_update = "case.update"
     identifier_search = "identifier.search"
+    # Apart from identifier search: an identifier names a person, a media hash a file. A deployment can
+    # grant hash look-ups (a hash-matching service's key) without search for people, and auditors filter
+    # the two apart by action.
+    media_search = "media.search"
     org_read = "org.read"
     org_create = "org.create"
     credential_manage = "credential.manage"
@@ -58,6 +62,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.case_create,
         _A.case_read,
         _A.identifier_search,
+        _A.media_search,
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,
@@ -71,6 +76,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.case_read,
         _A.case_update,
         _A.identifier_search,
+        _A.media_search,
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,
@@ -84,6 +90,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.case_read,
         _A.case_update,
         _A.identifier_search,
+        _A.media_search,
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,

@@ -1,28 +1,32 @@
-"""Report intake (single and bulk), reading, listing and identifier search."""
+"""Report intake (single and bulk), reading, listing, and search by identifier or media hash."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from accord.errors import AccordError, Conflict
+from accord.errors import AccordError, Conflict, Invalid
 from accord.ids import ReportId
 from accord.intake.formats import Item
 from accord.intake.lines import Chunk, batched, prepare_items, prepared_chunks
 from accord.intake.prepare import Prepared, prepare
 from accord.model.identifier import Identifier
+from accord.model.media import Media
+from accord.model.observable import Observable, ObservableKind
 from accord.model.organisation import Actor
 from accord.model.report import Report, ReportIn
 from accord.safeguards.policy import Action
 from accord.services.audit import authorize, draft
 from accord.services.node import Node
 from accord.store import audit as audit_store
+from accord.store import observables as observable_store
 from accord.store import reports as store
 from accord.store.errors import DuplicateKey
 from accord.store.reports import ReportFilter, StoredReport
 
 __all__ = [
     "BulkResult",
+    "Hits",
     "Page",
     "Rejection",
     "Submission",
@@ -31,6 +35,7 @@ __all__ = [
     "ingest_lines",
     "list_page",
     "search_identifier",
+    "search_media",
     "submit",
 ]
 
@@ -252,14 +257,50 @@ def list_page(
     return Page(items, items[-1].id if more else None)
 
 
+@dataclass(frozen=True)
+class Hits:
+    """What a search by identifier or media hash found in the caller's organisation: its record of the
+    key (when first and last seen, how many reports hold it; None when it was never seen there) and up to
+    ``limit`` of those reports, oldest first."""
+
+    key: str
+    record: Observable | None
+    items: list[Report]
+
+
 def search_identifier(
     node: Node, actor: Actor, ident: Identifier, limit: int = 100, request_id: str | None = None
-) -> list[Report]:
+) -> Hits:
     """Reports of the caller's organisation holding this identifier, compared in normalised form."""
     authorize(node, actor, Action.identifier_search, request_id)
+    return _search(
+        node, actor, ObservableKind.identifier, ident.key, limit, request_id, "identifier.search", ident.kind.value
+    )
+
+
+def search_media(node: Node, actor: Actor, medium: Media, limit: int = 100, request_id: str | None = None) -> Hits:
+    """Reports of the caller's organisation holding a medium with this hash (exact, PDQ included). The
+    medium names exactly one of md5, sha256 and pdq: a search is by one hash, audited as that hash's kind."""
+    authorize(node, actor, Action.media_search, request_id)
+    if len(medium.keys) != 1:
+        raise Invalid.at("", "search by exactly one of md5, sha256, pdq")
+    key = medium.keys[0]
+    return _search(node, actor, ObservableKind.media, key, limit, request_id, "media.search", key.split(":")[0])
+
+
+def _search(
+    node: Node,
+    actor: Actor,
+    kind: ObservableKind,
+    key: str,
+    limit: int,
+    request_id: str | None,
+    event: str,
+    key_kind: str,
+) -> Hits:
     limit = max(1, min(limit, node.settings.page_size_max))
     with node.db.write() as conn:
-        ids = store.search_identifier(conn, actor, ident.key, limit)
+        record, ids = observable_store.find(conn, actor, kind, key, limit)
         found = store.get_many(conn, actor, ids)
         audit_store.append(
             conn,
@@ -267,11 +308,12 @@ def search_identifier(
                 draft(
                     node,
                     actor,
-                    "identifier.search",
-                    "identifier",
+                    event,
+                    kind.value,
                     request_id=request_id,
-                    detail={"kind": ident.kind.value, "hits": len(ids), "ids": ids},
+                    # the kind of key, never its value: the audit trail holds ids and no personal data
+                    detail={"kind": key_kind, "hits": len(ids), "ids": ids},
                 )
             ],
         )
-    return [found[i] for i in ids]
+    return Hits(key, record, [found[i] for i in ids])

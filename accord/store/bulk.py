@@ -11,7 +11,7 @@ than SQLite storing the rows (about 40 µs a report of 130). We apply the column
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accord.store.errors import DuplicateKey
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "insert_tuples"]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -28,42 +28,95 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     constraint violation is raised as ``DuplicateKey`` on either backend."""
     if not rows:
         return
+    columns = list(rows[0])
     if conn.dialect.name == "sqlite":
-        _sqlite_executemany(conn, table, rows)
-        return
-    if conn.dialect.name != "postgresql":
+        procs = _bind_processors(conn, table, columns)
+        _sqlite_executemany(
+            conn,
+            table,
+            columns,
+            [
+                tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in zip(columns, procs, strict=True))
+                for row in rows
+            ],
+        )
+    elif conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, ([row[c] for c in columns] for row in rows))
+    else:
         try:
             conn.execute(insert(table), list(rows))
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, plain: bool = False
+) -> None:
+    """``insert_rows`` for rows already laid out as ``columns`` (SQLite or PostgreSQL), for callers that
+    write many narrow rows, where building a dict for each row would be most of the cost. ``rows`` may
+    be any iterable (a ``zip`` of columns builds no list of tuples).
+
+    ``plain``: every value is an int or a str without tab, newline, carriage return or backslash (ids),
+    so on PostgreSQL the rows go to COPY as text in one piece rather than row by row (2.5 µs a row)."""
+    if isinstance(rows, Sequence) and not rows:
         return
+    if conn.dialect.name == "sqlite":
+        procs = _bind_processors(conn, table, columns)
+        if any(procs):
+            rows = (
+                tuple(v if p is None or v is None else p(v) for v, p in zip(row, procs, strict=True)) for row in rows
+            )
+        _sqlite_executemany(conn, table, columns, rows)
+    elif plain:
+        _copy_text(conn, table, columns, "".join("\t".join(map(str, row)) + "\n" for row in rows))
+    else:
+        _copy(conn, table, columns, rows)
+
+
+def _bind_processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+    return [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in columns]
+
+
+def _copy(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     import psycopg
 
-    columns = list(rows[0])
     is_json = [isinstance(table.c[name].type, JSON) for name in columns]
     sql = f'COPY "{table.name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) FROM STDIN'
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     try:
         with raw.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(
-                    [orjson.dumps(row[c]).decode() if j else row[c] for c, j in zip(columns, is_json, strict=True)]
-                )
+            if any(is_json):
+                for row in rows:
+                    copy.write_row([orjson.dumps(v).decode() if j else v for v, j in zip(row, is_json, strict=True)])
+            else:
+                for row in rows:
+                    copy.write_row(row)
     except psycopg.errors.UniqueViolation as exc:
         raise DuplicateKey(str(exc)) from exc
 
 
-def _sqlite_executemany(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    procs = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in columns]
+def _copy_text(conn: Connection, table: Table, columns: Sequence[str], text: str) -> None:
+    import psycopg
+
+    sql = f'COPY "{table.name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) FROM STDIN'
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            copy.write(text)
+    except psycopg.errors.UniqueViolation as exc:
+        raise DuplicateKey(str(exc)) from exc
+
+
+def _sqlite_executemany(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    import sqlite3
+
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
-    params = [
-        tuple(row[c] if p is None or row[c] is None else p(row[c]) for c, p in zip(columns, procs, strict=True))
-        for row in rows
-    ]
+    raw = conn.connection.driver_connection  # in the connection's transaction, without a list of the rows
+    assert isinstance(raw, sqlite3.Connection)
     try:
-        conn.exec_driver_sql(sql, params)
-    except IntegrityError as exc:
-        raise DuplicateKey(str(exc.orig)) from exc
+        raw.executemany(sql, rows)
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey(str(exc)) from exc

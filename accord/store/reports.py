@@ -1,4 +1,5 @@
-"""Reports, their identifier index and idempotency keys, always scoped to the caller's organisation."""
+"""Reports and idempotency keys, always scoped to the caller's organisation; their identifiers and media
+are linked through ``store.observables``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ from sqlalchemy import Connection, Text, cast, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from accord.errors import NotFound
-from accord.ids import ReportId
 from accord.model.media import Media
 from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
+from accord.store import observables
 from accord.store.bulk import insert_rows
 from accord.store.errors import DuplicateKey
-from accord.store.keyhash import key_hash
-from accord.store.schema import idempotency_keys, report_identifiers, reports
+from accord.store.schema import idempotency_keys, reports
 
 __all__ = [
     "ReportFilter",
@@ -31,13 +31,13 @@ __all__ = [
     "insert_idempotency",
     "insert_many",
     "page",
-    "search_identifier",
 ]
 
 
 @dataclass(frozen=True)
 class StoredReport:
-    """A report ready to insert: the public model, its sealed blob and its index keys."""
+    """A report ready to insert: the public model, its sealed blob and the identifier keys to link it by
+    (its public subjects' identifiers; its media are linked by their hashes)."""
 
     report: Report
     sealed_blob: bytes | None
@@ -102,15 +102,7 @@ _PUBLIC = [c for c in reports.c if c.name != "sealed"]
 
 def insert_many(conn: Connection, items: Sequence[StoredReport]) -> None:
     insert_rows(conn, reports, [_row(i.report, i.sealed_blob) for i in items])
-    insert_rows(
-        conn,
-        report_identifiers,
-        [
-            {"report_id": i.report.id, "key": k, "org_id": i.report.org_id, "key_hash": key_hash(i.report.org_id, k)}
-            for i in items
-            for k in sorted(i.identifier_keys)
-        ],
-    )
+    observables.link(conn, [(i.report, i.identifier_keys) for i in items])
 
 
 def get(conn: Connection, actor: Actor, report_id: str) -> Report:
@@ -181,20 +173,6 @@ def page(conn: Connection, actor: Actor, f: ReportFilter, after: str | None, lim
         # codes are vocabulary-checked, so a quoted substring match on the JSON array is exact
         q = q.where(cast(reports.c.urgency, Text).contains(f'"{f.urgency}"'))
     return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
-
-
-def search_identifier(conn: Connection, actor: Actor, key: str, limit: int) -> list[ReportId]:
-    q = (
-        select(report_identifiers.c.report_id)
-        .where(
-            report_identifiers.c.key_hash == key_hash(actor.org_id, key),
-            report_identifiers.c.org_id == actor.org_id,
-            report_identifiers.c.key == key,
-        )
-        .order_by(report_identifiers.c.report_id)
-        .limit(limit)
-    )
-    return [ReportId(r.report_id) for r in conn.execute(q)]
 
 
 def idempotency_lookup(conn: Connection, actor: Actor, key: str) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from accord.errors import NotFound
 from accord.model.organisation import Actor
 from accord.store.errors import DuplicateKey
-from accord.store.schema import report_identifiers, reports, unseal_approvals, unseal_requests
+from accord.store.schema import observables, report_observables, reports, unseal_approvals, unseal_requests
 
 __all__ = [
     "ApprovalRow",
@@ -235,7 +235,10 @@ def sealed_part(conn: Connection, actor: Actor, report_id: str) -> tuple[bytes |
 
 def report_keys(conn: Connection, actor: Actor, report_id: str) -> set[str]:
     """The report's indexed identifier keys (a handful per report; victims' identifiers are not among them)."""
-    q = select(report_identifiers.c.key).where(
-        report_identifiers.c.report_id == report_id, report_identifiers.c.org_id == actor.org_id
+    o, links = observables.c, report_observables.c
+    q = (
+        select(o.key)
+        .join_from(report_observables, observables, o.id == links.observable_id)
+        .where(links.report_id == report_id, o.org_id == actor.org_id, o.kind == "identifier")
     )
     return {r.key for r in conn.execute(q)}

@@ -15,6 +15,7 @@ their audit trail included, is unchanged, and no case links reports across organ
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -61,6 +62,7 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("PATCH", "/v1/cases/{case_id}"): Action.case_update,
     ("POST", "/v1/cases/{case_id}/reports"): Action.case_update,
     ("GET", "/v1/identifiers"): Action.identifier_search,
+    ("GET", "/v1/media"): Action.media_search,
     ("GET", "/v1/organisations"): Action.org_read,
     ("POST", "/v1/organisations"): Action.org_create,
     ("GET", "/v1/organisations/{org_id}"): Action.org_read,
@@ -196,10 +198,16 @@ def ndjson(bodies: list[dict[str, object]]) -> bytes:
 
 
 def only_org_body(letter: str, ext: str) -> dict[str, object]:
-    """A report with an identifier that no other organisation holds."""
+    """A report with an identifier and a medium that no other organisation holds."""
     return report_json(
-        ext, subjects=[{"role": "suspect", "identifiers": [{"kind": "email", "value": f"only-{letter}@example.org"}]}]
+        ext,
+        subjects=[{"role": "suspect", "identifiers": [{"kind": "email", "value": f"only-{letter}@example.org"}]}],
+        media=[{"sha256": only_org_sha256(letter)}],
     )
+
+
+def only_org_sha256(letter: str) -> str:
+    return hashlib.sha256(f"only-{letter}".encode()).hexdigest()
 
 
 def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
@@ -511,7 +519,20 @@ class Sweep:
             if target == "own" and not ep.params:
                 target = "none"
             for query in self.queries(ep):
-                yield Call(values, target, json=body, query=query)
+                yield Call(values, target, json=body, query=query, check=self.unseen_check(query))
+
+    def unseen_check(self, query: dict[str, str]) -> Callable[[dict[str, Any]], None] | None:
+        """A key only another organisation holds: A's answer is that of a key never seen, not a count."""
+        foreign_only = {f"only-{o.letter}@example.org" for o in self.others} | {
+            only_org_sha256(o.letter) for o in self.others
+        }
+        if not foreign_only & set(query.values()):
+            return None
+
+        def unseen(out: dict[str, Any]) -> None:
+            assert (out["items"], out["report_count"], out["first_seen"], out["last_seen"]) == ([], 0, None, None), out
+
+        return unseen
 
     def sealing_calls(self, ep: Endpoint, cred: str) -> Iterator[Call]:
         """Sealing's POST routes: bodies that carry ids (custodian actors, reports, warrants) carry foreign
@@ -573,6 +594,12 @@ class Sweep:
                 {"kind": "phone", "value": "+49 30 901820"},
                 {"kind": "account", "service": "platform-01", "value": "u-100"},
                 *({"kind": "email", "value": f"only-{o.letter}@example.org"} for o in self.others),
+            ]
+        if ep.path == "/v1/media":
+            return [
+                {"md5": "0" * 31 + "1"},  # every organisation holds it
+                {"pdq": "f" * 64},
+                *({"sha256": only_org_sha256(o.letter)} for o in self.others),
             ]
         if ep.path == "/v1/unseal-requests":
             return [{}, {"overdue": "true"}, *({"report_id": i} for i in self.foreign_by_kind["rpt"][-2:])]

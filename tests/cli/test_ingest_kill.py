@@ -39,8 +39,9 @@ def check_store(url: str, schema: str | None) -> int:
         reports = conn.execute(sa.text("SELECT count(*) FROM reports")).scalar_one()
         partial = conn.execute(
             sa.text(
-                "SELECT count(*) FROM reports r WHERE (SELECT count(*) FROM report_identifiers i "
-                "WHERE i.report_id = r.id) <> :k"
+                "SELECT count(*) FROM reports r WHERE (SELECT count(*) FROM report_observables l "
+                "JOIN observables o ON o.id = l.observable_id "
+                "WHERE l.report_id = r.id AND o.kind = 'identifier') <> :k"
             ),
             {"k": KEYS_PER_REPORT},
         ).scalar_one()

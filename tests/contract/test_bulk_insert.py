@@ -12,7 +12,7 @@ from accord.model.report import ReportIn
 from accord.services import reports
 from accord.store.bulk import insert_rows
 from accord.store.errors import DuplicateKey
-from accord.store.schema import report_identifiers
+from accord.store.schema import report_observables
 from accord.store.schema import reports as reports_table
 from tests.conftest import World, report_json
 
@@ -41,10 +41,16 @@ def test_sealed_blob_json_and_times_round_trip(world: World) -> None:
 
 def test_duplicate_rows_raise_duplicate_key_and_write_nothing(world: World) -> None:
     a = world.actor(world.org("A", [Role.analyst])[1])
-    rid = reports.submit(world.node, a, parse_json(ReportIn, orjson.dumps(report_json("d-1")))).report.id
-    row = {"report_id": rid, "key": "email:new@example.org", "org_id": a.org_id, "key_hash": 1}
-    with pytest.raises(DuplicateKey), world.node.db.write() as conn:
-        insert_rows(conn, report_identifiers, [row, row])
+    linked = reports.submit(world.node, a, parse_json(ReportIn, orjson.dumps(report_json("d-1")))).report.id
+    bare = report_json("d-2", subjects=[], media=[])
+    unlinked = reports.submit(world.node, a, parse_json(ReportIn, orjson.dumps(bare))).report.id
+    links = report_observables.c
     with world.node.db.read() as conn:
-        keys = conn.execute(sa.select(report_identifiers.c.key).where(report_identifiers.c.report_id == rid)).scalars()
-        assert "email:new@example.org" not in set(keys)
+        observable_id = conn.execute(sa.select(links.observable_id).where(links.report_id == linked)).scalars().first()
+    new = {"report_id": unlinked, "observable_id": observable_id}
+    again = {"report_id": linked, "observable_id": observable_id}  # already there
+    with pytest.raises(DuplicateKey), world.node.db.write() as conn:
+        insert_rows(conn, report_observables, [new, again])
+    with world.node.db.read() as conn:
+        holders = conn.execute(sa.select(links.report_id).where(links.observable_id == observable_id)).scalars()
+        assert list(holders) == [linked]  # the new row went with the failed transaction

@@ -316,11 +316,13 @@ class Isolation(RuleBasedStateMachine):
     def search(self, data: st.DataObject) -> None:
         t = self.draw_tenant(data)
         i = data.draw(st.integers(0, len(IDENTIFIERS) - 1), label="identifier")
-        found = reports.search_identifier(self.node, t.staff, parse_obj(Identifier, IDENTIFIERS[i]))
-        for r in found:
+        hits = reports.search_identifier(self.node, t.staff, parse_obj(Identifier, IDENTIFIERS[i]))
+        for r in hits.items:
             self.assert_own_report(t, r)
         expected = sorted(rid for rid, keys in t.reports.items() if KEYS[i] in keys)
-        assert sorted(r.id for r in found) == expected, f"{t.name} searching {KEYS[i]}"
+        assert sorted(r.id for r in hits.items) == expected, f"{t.name} searching {KEYS[i]}"
+        # the record counts this organisation's reports only, and exists only where one holds the key
+        assert (hits.record.report_count if hits.record else 0) == len(expected), f"{t.name} counting {KEYS[i]}"
 
     # ----------------------------------------------------------------- cases
 

@@ -78,8 +78,8 @@ def test_other_organisation_sees_404_never_403(world: World) -> None:
         reports.get(world.node, b, r.id)
     assert reports.list_page(world.node, b, ReportFilter(), None, 100).items == []
     ident = parse_obj(Identifier, {"kind": "email", "value": "subject.a@example.org"})
-    assert reports.search_identifier(world.node, b, ident) == []
-    assert [x.id for x in reports.search_identifier(world.node, a, ident)] == [r.id]
+    assert reports.search_identifier(world.node, b, ident).items == []
+    assert [x.id for x in reports.search_identifier(world.node, a, ident).items] == [r.id]
 
 
 def test_same_external_id_in_two_organisations_is_two_reports(world: World) -> None:
@@ -178,9 +178,9 @@ def test_bulk_ingest_reports_bad_lines_and_keeps_good_ones(world: World, parse_w
 
 def test_identifier_search_survives_key_hash_collisions(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The index is a 64-bit hash; force every key to collide and search must still be exact and scoped."""
-    import accord.store.reports as store_reports
+    import accord.store.observables as store_observables
 
-    monkeypatch.setattr(store_reports, "key_hash", lambda org_id, key: 7)
+    monkeypatch.setattr(store_observables, "key_hash", lambda org_id, key: 7)
     a = world.actor(world.org("A", [Role.analyst])[1])
     b = world.actor(world.org("B", [Role.analyst])[1])
     ra = reports.submit(world.node, a, rin("c-1")).report
@@ -191,7 +191,9 @@ def test_identifier_search_survives_key_hash_collisions(world: World, monkeypatc
         rin("c-2", subjects=[{"role": "suspect", "identifiers": [{"kind": "email", "value": "other@example.org"}]}]),
     )
     ident = parse_obj(Identifier, {"kind": "email", "value": "subject.a@example.org"})
-    assert [x.id for x in reports.search_identifier(world.node, a, ident)] == [ra.id]
+    hits = reports.search_identifier(world.node, a, ident)
+    assert [x.id for x in hits.items] == [ra.id]
+    assert hits.record is not None and hits.record.report_count == 1
 
 
 def test_reports_without_external_id_are_known_by_content(world: World) -> None:

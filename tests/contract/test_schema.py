@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from accord.model.identifier import Identifier
-from accord.model.organisation import Role
+from accord.model.media import Media
+from accord.model.organisation import Actor, Role
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from accord.services import reports
 from accord.services.node import Node
-from accord.store import migrate
+from accord.store import migrate, schema
+from accord.store.keyhash import key_hash
 from accord.store.schema import metadata
 from tests.conftest import World, report_json
 
@@ -54,5 +58,106 @@ def test_upgrade_from_0001_keeps_identifier_search_working(world: World) -> None
         assert "key_hash" not in {c["name"] for c in sa.inspect(conn).get_columns("report_identifiers")}
     migrate.upgrade(world.node.db)
     ident = parse_obj(Identifier, {"kind": "phone", "value": "+49 30 901820"})
-    assert [r.id for r in reports.search_identifier(world.node, a, ident)] == [ra.id]
-    assert [r.id for r in reports.search_identifier(world.node, b, ident)] == [rb.id]
+    assert [r.id for r in reports.search_identifier(world.node, a, ident).items] == [ra.id]
+    assert [r.id for r in reports.search_identifier(world.node, b, ident).items] == [rb.id]
+
+
+def test_upgrade_to_observables_links_what_the_reports_hold(world: World) -> None:
+    """0008 (observables) moved identifiers from report_identifiers (a row per report and key) to shared
+    records, and derived media records from the reports' media JSON. A node at 0007 (before it) with
+    reports (stored by the current code and downgraded, and one written the way the old code wrote it),
+    upgraded, answers every
+    search as before, with each record's times and count, and keeps the organisations apart."""
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    b = world.actor(world.org("B", [Role.analyst])[1])
+    bodies = [
+        report_json("u-1", received_at="2026-11-20T10:00:00Z"),
+        report_json("u-2", received_at="2026-11-18T10:00:00Z", media=[{"sha256": "ab" * 32}, {"md5": "0" * 31 + "1"}]),
+        report_json(
+            "u-3",
+            received_at="2026-11-25T10:00:00Z",
+            subjects=[
+                {"role": "suspect", "identifiers": [{"kind": "email", "value": "subject.a@example.org"}]},
+                {"role": "victim", "identifiers": [{"kind": "email", "value": "victim@example.org"}]},
+            ],
+            media=[],
+        ),
+    ]
+    for body in bodies:
+        reports.submit(world.node, a, parse_obj(ReportIn, body))
+    reports.submit(world.node, b, parse_obj(ReportIn, bodies[0]))
+    idents = [
+        parse_obj(Identifier, i)
+        for i in (
+            {"kind": "email", "value": "subject.a@example.org"},
+            {"kind": "phone", "value": "+49 30 901820"},
+            {"kind": "account", "service": "platform-01", "value": "u-100"},
+            {"kind": "email", "value": "victim@example.org"},
+        )
+    ]
+    media = [parse_obj(Media, m) for m in ({"md5": "0" * 31 + "1"}, {"pdq": "f" * 64}, {"sha256": "ab" * 32})]
+
+    def answers(actor: Actor) -> list[reports.Hits]:
+        found = [reports.search_identifier(world.node, actor, i) for i in idents]
+        return found + [reports.search_media(world.node, actor, m) for m in media]
+
+    before_a, before_b = answers(a), answers(b)
+    assert [len(h.items) for h in before_a] == [3, 2, 2, 0, 2, 1, 1]
+    assert [len(h.items) for h in before_b] == [1, 1, 1, 0, 1, 1, 0]
+
+    migrate.downgrade(world.node.db, "0007")  # just before observables
+    with world.node.db.reader.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        assert "report_identifiers" in tables and not {"observables", "report_observables"} & tables
+        assert conn.execute(sa.text("SELECT count(*) FROM report_identifiers")).scalar_one() == 3 + 3 + 1 + 3
+    # One more report of A's, stored as 0004's code stored it: its row, and a report_identifiers row per key.
+    old_id, old_at = world.node.ids("rpt"), datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    old_keys = [i.key for i in idents[:3]]
+    row_table = sa.table("report_identifiers", *(sa.column(c) for c in ("report_id", "key", "org_id", "key_hash")))
+    with world.node.db.write() as conn:
+        u1 = sa.and_(schema.reports.c.external_id == "u-1", schema.reports.c.org_id == a.org_id)
+        row = conn.execute(sa.select(schema.reports).where(u1)).one()
+        conn.execute(
+            sa.insert(schema.reports).values(
+                {**row._asdict(), "id": old_id, "external_id": "u-0", "received_at": old_at, "digest": "0" * 64}
+            )
+        )
+        conn.execute(
+            sa.insert(row_table),
+            [{"report_id": old_id, "key": k, "org_id": a.org_id, "key_hash": key_hash(a.org_id, k)} for k in old_keys],
+        )
+    migrate.upgrade(world.node.db)
+
+    assert answers(b) == before_b
+    for hits, before in zip(answers(a), before_a, strict=True):
+        holds = hits.key in old_keys or hits.key in ("md5:" + "0" * 31 + "1", "pdq:" + "f" * 64)
+        if not holds:
+            assert hits == before, hits.key
+            continue
+        assert [r.id for r in hits.items] == [r.id for r in before.items] + [old_id], hits.key
+        assert hits.record is not None and before.record is not None
+        assert hits.record.report_count == before.record.report_count + 1
+        assert (hits.record.first_seen, hits.record.last_seen) == (old_at, before.record.last_seen)
+
+
+def test_upgrade_to_observables_across_many_batches_of_reports(world: World) -> None:
+    """More reports than 0008 reads at a time: media records met again in a later batch are updated,
+    not duplicated, and their counts and times span every batch."""
+    import orjson
+
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    n = 1250
+    lines = [
+        (i, orjson.dumps(report_json(f"n-{i}", received_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z")))
+        for i in range(n)
+    ]
+    assert reports.ingest_lines(world.node, a, lines).accepted == n
+    pdq = parse_obj(Media, {"pdq": "f" * 64})
+    before = reports.search_media(world.node, a, pdq, limit=10)
+    migrate.downgrade(world.node.db, "0007")  # just before observables
+    migrate.upgrade(world.node.db)
+    after = reports.search_media(world.node, a, pdq, limit=10)
+    assert after == before and after.record is not None and after.record.report_count == n
+    with world.node.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.observables)).scalar_one() == 5
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.report_observables)).scalar_one() == 5 * n

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Self
+
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from accord.api.deps import CurrentActor, NodeDep, RequestId
 from accord.errors import Invalid
@@ -15,9 +18,27 @@ from accord.services import reports as service
 router = APIRouter(prefix="/v1/identifiers", tags=["identifiers"])
 
 
-class IdentifierHits(BaseModel):
-    key: str
-    items: list[Report]
+class Hits(BaseModel):
+    """The answer of a search by key (identifier or media hash), in the caller's organisation only."""
+
+    key: str = Field(description="the normalised key that was searched")
+    items: list[Report] = Field(description="reports holding it, oldest first, up to the limit")
+    first_seen: datetime | None = Field(description="earliest received_at of those reports; null if none")
+    last_seen: datetime | None = Field(description="latest received_at of those reports; null if none")
+    report_count: int = Field(description="how many reports hold it (all of them, not only those listed)")
+
+    @classmethod
+    def of(cls, hits: service.Hits) -> Self:
+        r = hits.record
+        if r is None:
+            return cls(key=hits.key, items=hits.items, first_seen=None, last_seen=None, report_count=0)
+        return cls(
+            key=hits.key, items=hits.items, first_seen=r.first_seen, last_seen=r.last_seen, report_count=r.report_count
+        )
+
+
+class IdentifierHits(Hits):
+    """Reports holding an identifier, and the organisation's record of it."""
 
 
 @router.get("", response_model=IdentifierHits)
@@ -45,4 +66,4 @@ def search(
         ident = parse_obj(Identifier, {k: v for k, v in raw.items() if v is not None})
     except Invalid as exc:
         raise Invalid(exc.detail, {"?value": "; ".join(exc.errors.values())}) from None
-    return IdentifierHits(key=ident.key, items=service.search_identifier(node, actor, ident, limit, rid))
+    return IdentifierHits.of(service.search_identifier(node, actor, ident, limit, rid))
