@@ -16,6 +16,7 @@ from accord.store.schema import actors, credentials, organisations
 __all__ = [
     "CredentialRow",
     "actor_by_id",
+    "actor_of",
     "credential_for_auth",
     "get_org",
     "insert_actor",
@@ -104,14 +105,7 @@ class CredentialRow:
         self.secret_hash: str = row.secret_hash
         self.expires_at: datetime | None = row.expires_at
         self.revoked_at: datetime | None = row.revoked_at
-        self.actor = Actor(
-            id=ActorId(row.actor_id),
-            org_id=OrgId(row.org_id),
-            name=row.name,
-            kind=ActorKind(row.kind),
-            roles=frozenset(Role(r) for r in row.roles),
-            operator=row.operator,
-        )
+        self.actor = actor_of(row, row.actor_id)
 
 
 def credential_for_auth(conn: Connection, key_id: str) -> CredentialRow | None:
@@ -206,8 +200,14 @@ def actor_by_id(conn: Connection, actor_id: str) -> Actor:
     row = conn.execute(q).first()
     if row is None:
         raise NotFound(f"no actor {actor_id}")
+    return actor_of(row, row.id)
+
+
+def actor_of(row: Any, actor_id: str) -> Actor:
+    """The actor in a row that joined ``actors`` (name, kind, roles, org_id) and the organisation's
+    ``operator`` flag; every credential kind (API key, session, person) builds its actor here."""
     return Actor(
-        id=ActorId(row.id),
+        id=ActorId(actor_id),
         org_id=OrgId(row.org_id),
         name=row.name,
         kind=ActorKind(row.kind),

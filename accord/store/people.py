@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from accord.errors import NotFound
-from accord.ids import ActorId, OrgId
-from accord.model.organisation import Actor, ActorKind, Role
+from accord.model.organisation import Actor
 from accord.model.person import Person
 from accord.safeguards.signin import Attempts
+from accord.store.orgs import actor_of
 from accord.store.schema import actors, organisations, people
 
 __all__ = [
@@ -82,14 +82,7 @@ def _query() -> Any:
 
 def _row(row: Any) -> PersonRow:
     return PersonRow(
-        actor=Actor(
-            id=ActorId(row.actor_id),
-            org_id=OrgId(row.org_id),
-            name=row.name,
-            kind=ActorKind(row.kind),
-            roles=frozenset(Role(r) for r in row.roles),
-            operator=row.operator,
-        ),
+        actor=actor_of(row, row.actor_id),
         created_at=row.created_at,
         password_hash=row.password_hash,
         totp_sealed=bytes(row.totp_sealed),

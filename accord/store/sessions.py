@@ -10,8 +10,8 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from accord.ids import ActorId, OrgId
-from accord.model.organisation import Actor, ActorKind, Role
+from accord.model.organisation import Actor
+from accord.store.orgs import actor_of
 from accord.store.schema import actors, auth_failure_windows, organisations, sessions
 
 __all__ = ["SessionRow", "count_failure", "end_session", "insert_session", "session_for_auth", "touch"]
@@ -66,14 +66,7 @@ def session_for_auth(conn: Connection, token_hash: str) -> SessionRow | None:
     row: Any = conn.execute(q).first()
     if row is None:
         return None
-    actor = Actor(
-        id=ActorId(row.actor_id),
-        org_id=OrgId(row.org_id),
-        name=row.name,
-        kind=ActorKind(row.kind),
-        roles=frozenset(Role(r) for r in row.roles),
-        operator=row.operator,
-    )
+    actor = actor_of(row, row.actor_id)
     return SessionRow(row.id, actor, row.created_at, row.last_seen_at, row.expires_at, row.ended_at)
 
 
