@@ -107,15 +107,17 @@ class Attempts:
     def fail(self, now: datetime, policy: SignInPolicy) -> tuple[Attempts, bool]:
         """The state after one more failure, and whether this failure locks the account.
 
-        Failures count within a window that opens at the first failure; a failure after the window has
-        passed opens a new one. Reaching the limit locks for the fixed period and clears the count,
+        Failures count until a whole window passes without one (``window_start`` is the latest
+        failure), so no window ever holds more than the limit unlocked. A count that restarted once a
+        window measured from the first failure had passed let up to twice the limit through across
+        the boundary (hypothesis found 3 failures just after 12:00 and 3 at 12:15: six within 15
+        minutes, none locking). Reaching the limit locks for the fixed period and clears the count,
         so the next period starts afresh."""
         fresh = self.window_start is None or now >= self.window_start + policy.failure_window
         failures = 1 if fresh else self.failures + 1
-        start = now if fresh else self.window_start
         if failures >= policy.max_failures:
             return Attempts(0, None, now + policy.lockout, 0), True
-        return Attempts(failures, start, None, 0), False
+        return Attempts(failures, now, None, 0), False
 
     def succeed(self) -> Attempts:
         return Attempts()

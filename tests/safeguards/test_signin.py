@@ -81,18 +81,21 @@ def test_fifth_failure_in_the_window_locks_for_the_fixed_period() -> None:
     a = Attempts()
     for i in range(1, 5):
         a, locked = a.fail(T0 + timedelta(minutes=3 * i), POLICY)
-        assert not locked and a.failures == i and a.window_start == T0 + timedelta(minutes=3)
+        assert not locked and a.failures == i and a.window_start == T0 + timedelta(minutes=3 * i)
     a, locked = a.fail(T0 + timedelta(minutes=15), POLICY)
     assert locked and a == Attempts(0, None, T0 + timedelta(minutes=25), 0)
     assert a.locked(T0 + timedelta(minutes=24, seconds=59))
     assert not a.locked(T0 + timedelta(minutes=25))
 
 
-def test_the_window_opens_at_the_first_failure() -> None:
+def test_the_count_restarts_only_after_a_whole_window_without_failures() -> None:
     a, _ = Attempts().fail(T0, POLICY)
     for _ in range(3):
         a, _ = a.fail(T0 + timedelta(minutes=14), POLICY)
-    a, locked = a.fail(T0 + timedelta(minutes=15), POLICY)  # the window has passed: a new one, count 1
+    a, locked = a.fail(T0 + timedelta(minutes=28, seconds=59), POLICY)  # 14:59 after the last: counts
+    assert locked
+    a, _ = Attempts().fail(T0, POLICY)
+    a, locked = a.fail(T0 + timedelta(minutes=15), POLICY)  # a whole quiet window: a new count
     assert not locked and a.failures == 1 and a.window_start == T0 + timedelta(minutes=15)
 
 
