@@ -340,8 +340,8 @@ def ingest(
         int | None,
         typer.Option(
             min=0,
-            help="helper processes that read ahead of the writer (default: one for formats other than native "
-            "on a multi-core machine; see docs/benchmarks.md)",
+            help="helper processes that read ahead of the writer (default on a multi-core machine: one, for "
+            "native NDJSON only from 8 MiB on; see docs/benchmarks.md)",
         ),
     ] = None,
 ) -> None:

@@ -1,4 +1,4 @@
-"""NDJSON lines to prepared reports, in this process or in a helper process beside the writer."""
+"""NDJSON lines to prepared, flattened reports, in this process or in a helper process beside the writer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import TypeVar
 
 from accord.errors import AccordError
 from accord.intake.formats import Item, faults_of
-from accord.intake.prepare import Prepared, prepare
+from accord.intake.prepare import prepare
+from accord.intake.record import FlatReport, flatten
 from accord.model.parse import parse_json
 from accord.model.report import ReportIn
 from accord.vocab import Vocabularies
@@ -27,7 +28,7 @@ class Chunk:
     """One batch of non-blank lines: those that parsed, and (line, pointer, message) for those that did not."""
 
     lines: int
-    prepared: list[tuple[int, Prepared]]
+    reports: list[tuple[int, FlatReport]]
     faults: list[tuple[int, str, str]]
 
 
@@ -36,13 +37,13 @@ def _faults(line: int, exc: AccordError) -> list[tuple[int, str, str]]:
 
 
 def prepare_chunk(lines: Sequence[Line], vocab: Vocabularies) -> Chunk:
-    prepared: list[tuple[int, Prepared]] = []
+    prepared: list[tuple[int, FlatReport]] = []
     faults: list[tuple[int, str, str]] = []
     for number, text in lines:
         try:
             if isinstance(text, AccordError):
                 raise text
-            prepared.append((number, prepare(parse_json(ReportIn, text), vocab)))
+            prepared.append((number, flatten(prepare(parse_json(ReportIn, text), vocab))))
         except AccordError as exc:
             faults.extend(_faults(number, exc))
     return Chunk(len(lines), prepared, faults)
@@ -50,14 +51,14 @@ def prepare_chunk(lines: Sequence[Line], vocab: Vocabularies) -> Chunk:
 
 def prepare_items(items: Sequence[Item], vocab: Vocabularies) -> Chunk:
     """The same for items an importer has already parsed."""
-    prepared: list[tuple[int, Prepared]] = []
+    prepared: list[tuple[int, FlatReport]] = []
     faults: list[tuple[int, str, str]] = []
     for item in items:
         if item.report is None:
             faults.extend((item.line, ptr, msg) for ptr, msg in item.faults.items())
             continue
         try:
-            prepared.append((item.line, prepare(item.report, vocab)))
+            prepared.append((item.line, flatten(prepare(item.report, vocab))))
         except AccordError as exc:
             faults.extend(_faults(item.line, exc))
     return Chunk(len(items), prepared, faults)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,6 +39,7 @@ from accord.custody.merkle import (
 )
 from accord.custody.note import NoteError, Signer, Verifier, cosign, parse_note
 from accord.errors import Invalid, NotFound, Unavailable
+from accord.ids import ActorId, OrgId
 from accord.model.organisation import Actor
 from accord.model.report import Report
 from accord.safeguards.policy import Action
@@ -55,6 +56,7 @@ __all__ = [
     "InclusionProof",
     "LogFault",
     "LogVerification",
+    "Received",
     "RotatedKey",
     "SignedCheckpoint",
     "consistency_proof",
@@ -101,7 +103,24 @@ def record(node: Node, conn: Connection, entries: Sequence[CustodyEntry]) -> lis
     return store.append(conn, entries)
 
 
-def received_entry(report: Report) -> CustodyEntry:
+class Received(Protocol):
+    """What a "received" leaf says of a report (``Report`` and intake's ``NewReport`` both have it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> OrgId: ...
+    @property
+    def submitted_by(self) -> ActorId: ...
+    @property
+    def ingested_at(self) -> datetime: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+def received_entry(report: Received) -> CustodyEntry:
     """The "received" leaf of a stored report: who submitted it, when it was stored, its content digest."""
     return CustodyEntry(
         action=CustodyAction.RECEIVED,
@@ -115,8 +134,9 @@ def received_entry(report: Report) -> CustodyEntry:
     )
 
 
-def record_received(node: Node, conn: Connection, reports: Sequence[Report]) -> list[int]:
-    """One "received" leaf per newly stored report, in the transaction that stores them."""
+def record_received(node: Node, conn: Connection, reports: Sequence[Received]) -> list[int]:
+    """One "received" leaf per newly stored report, in the transaction that stores them (intake calls it
+    for every report it stores)."""
     return record(node, conn, [received_entry(r) for r in reports])
 
 

@@ -38,6 +38,26 @@ def detect(head: bytes, name: str) -> Importer:
     raise Invalid.at("/format", f"{name}: cannot tell the file's format; name it (one of: {known})")
 
 
+# Starting the helper (a fresh interpreter importing the model) takes about 0.3 s; at 8 MiB (about 10,000
+# reports) the overlap saves more than that.
+NATIVE_HELPER_BYTES = 8 << 20
+
+
+def _multi_core() -> bool:
+    return (os.cpu_count() or 1) > 1
+
+
+def _native_helpers(raw: IO[bytes], path: Path | None) -> int:
+    """One parse helper for a large native file on a multi-core machine, else none."""
+    if not _multi_core():
+        return 0
+    try:
+        size = path.stat().st_size if path is not None else os.fstat(raw.fileno()).st_size
+    except (OSError, AttributeError, ValueError):  # not a real file (an upload stream): no size to go by
+        return 0
+    return int(size >= NATIVE_HELPER_BYTES)
+
+
 def import_stream(
     node: Node,
     actor: Actor,
@@ -58,8 +78,9 @@ def import_stream(
     reports. Per-report faults are in the result; a fault of the whole file raises ``Invalid``.
 
     ``parse_workers``: helper processes that read ahead of the writer (0: none; None: what was measured
-    to pay, see docs/benchmarks.md: none for native NDJSON, one for the other formats when ``path`` names
-    the file ``raw`` was opened from and the machine has more than one core)."""
+    to pay, see docs/benchmarks.md: on a machine with more than one core, one for the other formats when
+    ``path`` names the file ``raw`` was opened from, and one for native NDJSON of at least
+    ``NATIVE_HELPER_BYTES``, below which starting the helper costs more than it saves)."""
     stream = open_input(raw, name, node.settings.max_import_bytes)
     head = stream.peek(65536)[:65536]
     # Native first, without loading the other formats' libraries (FtM, rdflib, stix2: about 1.5 s and
@@ -84,10 +105,10 @@ def import_stream(
             request_id=request_id,
             batch_size=batch_size,
             on_batch=on_batch,
-            parse_workers=parse_workers or 0,
+            parse_workers=parse_workers if parse_workers is not None else _native_helpers(raw, path),
         )
         return ImportOutcome(importer.name, result)
-    helpers = parse_workers if parse_workers is not None else int((os.cpu_count() or 1) > 1)
+    helpers = parse_workers if parse_workers is not None else int(_multi_core())
     if helpers > 0 and path is not None:
         # the helper reads the file itself; this handle follows it, so progress reports stay right
         def follow(position: int) -> None:

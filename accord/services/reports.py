@@ -5,24 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 from accord.errors import AccordError, Conflict, Invalid
 from accord.ids import ReportId
 from accord.intake.formats import Item
 from accord.intake.lines import Chunk, batched, prepare_items, prepared_chunks
 from accord.intake.prepare import Prepared, prepare
+from accord.intake.record import FlatReport, flatten
 from accord.model.identifier import Identifier
 from accord.model.media import Media
 from accord.model.observable import Observable, ObservableKind
 from accord.model.organisation import Actor
 from accord.model.report import Report, ReportIn
 from accord.safeguards.policy import Action
+from accord.services import custody
 from accord.services.audit import authorize, draft
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import observables as observable_store
 from accord.store import reports as store
 from accord.store.errors import DuplicateKey
-from accord.store.reports import ReportFilter, StoredReport
+from accord.store.reports import NewReport, ReportFilter
 
 __all__ = [
     "BulkResult",
@@ -46,14 +50,23 @@ class Submission:
     created: bool
 
 
-def _stored(node: Node, actor: Actor, p: Prepared) -> StoredReport:
+def _stamped(node: Node, actor: Actor, f: FlatReport) -> NewReport:
+    """Give a prepared report its id, organisation, actor and ingestion time, and seal what must be sealed
+    (bound to the id, with the node's key, which never leaves this process)."""
     rid = ReportId(node.ids("rpt"))
-    report = p.as_report(rid, actor.org_id, actor.id, node.clock.now())
-    blob = node.sealer.seal(p.sealed_payload, rid) if p.sealed_payload is not None else None
-    return StoredReport(report, blob, p.identifier_keys)
+    blob = node.sealer.seal(f.sealed_payload, rid) if f.sealed_payload is not None else None
+    return NewReport(rid, actor.org_id, actor.id, node.clock.now(), blob, f)
 
 
-def _create_draft(node: Node, actor: Actor, r: Report, request_id: str | None) -> audit_store.AuditDraft:
+def _store(node: Node, conn: Connection, actor: Actor, items: list[NewReport], request_id: str | None) -> None:
+    """Insert new reports with their links, their "received" custody leaves and their audit events, in the
+    caller's transaction (custody before audit: the lock order of accord.services.custody)."""
+    store.insert_many(conn, items)
+    custody.record_received(node, conn, items)
+    audit_store.append(conn, [_create_draft(node, actor, i, request_id) for i in items])
+
+
+def _create_draft(node: Node, actor: Actor, r: NewReport, request_id: str | None) -> audit_store.AuditDraft:
     return draft(
         node,
         actor,
@@ -106,12 +119,11 @@ def _submit_once(node: Node, actor: Actor, p: Prepared, idem_key: str | None, re
                 if idem_key is not None:
                     store.insert_idempotency(conn, actor, idem_key, p.digest, same, node.clock.now())
                 return Submission(store.get(conn, actor, same), created=False)
-        item = _stored(node, actor, p)
-        store.insert_many(conn, [item])
+        item = _stamped(node, actor, flatten(p))
+        _store(node, conn, actor, [item], request_id)
         if idem_key is not None:
-            store.insert_idempotency(conn, actor, idem_key, p.digest, item.report.id, node.clock.now())
-        audit_store.append(conn, [_create_draft(node, actor, item.report, request_id)])
-        return Submission(item.report, created=True)
+            store.insert_idempotency(conn, actor, idem_key, p.digest, item.id, node.clock.now())
+        return Submission(p.as_report(item.id, item.org_id, item.submitted_by, item.ingested_at), created=True)
 
 
 @dataclass(frozen=True)
@@ -185,24 +197,24 @@ def _ingest_chunks(
     for chunk in chunks:
         result.lines += chunk.lines
         result.rejected.extend(Rejection(*f) for f in chunk.faults)
-        if chunk.prepared:
-            _commit_batch(node, actor, chunk.prepared, result, request_id)
+        if chunk.reports:
+            _commit_batch(node, actor, chunk.reports, result, request_id)
         if on_batch:
             on_batch(result)
     return result
 
 
 def _commit_batch(
-    node: Node, actor: Actor, batch: list[tuple[int, Prepared]], result: BulkResult, request_id: str | None
+    node: Node, actor: Actor, batch: list[tuple[int, FlatReport]], result: BulkResult, request_id: str | None
 ) -> None:
     with node.db.write() as conn:
-        ext_ids = [p.report_in.external_id for _, p in batch if p.report_in.external_id is not None]
+        ext_ids = [p.external_id for _, p in batch if p.external_id is not None]
         seen = store.existing_by_external_id(conn, actor, ext_ids) if ext_ids else {}
-        anonymous = [p.digest for _, p in batch if p.report_in.external_id is None]
+        anonymous = [p.digest for _, p in batch if p.external_id is None]
         same_content = set(store.existing_by_digest(conn, actor, anonymous)) if anonymous else set()
-        fresh: list[StoredReport] = []
+        fresh: list[NewReport] = []
         for number, p in batch:
-            ext = p.report_in.external_id
+            ext = p.external_id
             if ext is None:
                 if p.digest in same_content:
                     result.duplicates += 1
@@ -218,12 +230,11 @@ def _commit_batch(
                         )
                     )
                 continue
-            item = _stored(node, actor, p)
+            item = _stamped(node, actor, p)
             if ext is not None:
-                seen[ext] = (item.report.id, p.digest)
+                seen[ext] = (item.id, p.digest)
             fresh.append(item)
-        store.insert_many(conn, fresh)
-        audit_store.append(conn, [_create_draft(node, actor, i.report, request_id) for i in fresh])
+        _store(node, conn, actor, fresh, request_id)
     result.accepted += len(fresh)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -32,7 +33,6 @@ from sqlalchemy import Connection, select, text
 from accord.ids import ReportId
 from accord.model.observable import Observable, ObservableKind
 from accord.model.organisation import Actor
-from accord.model.report import Report
 from accord.store.bulk import insert_tuples
 from accord.store.keyhash import key_hash
 from accord.store.schema import observables, report_observables
@@ -118,8 +118,9 @@ class _Batch:
         self.link_report.extend([report_id] * (len(link_key) - n))
 
 
-def link(conn: Connection, reports: Sequence[tuple[Report, Collection[str]]]) -> None:
-    """Link each report to the records of the identifier keys given with it and of its media's hashes.
+def link(conn: Connection, reports: Sequence[tuple[str, str, datetime, Collection[str], Collection[str]]]) -> None:
+    """Link each report, given as (organisation, report id, received at, identifier keys, media keys), to
+    the records of those keys.
 
     The identifier keys come from the caller because only some identifiers may be indexed (a victim's
     are sealed, never linked). Call it once per stored report: the count is of links, so storing the
@@ -129,11 +130,11 @@ def link(conn: Connection, reports: Sequence[tuple[Report, Collection[str]]]) ->
     # them in SQL): converted once per report here rather than once per key.
     stored_time = observables.c.first_seen.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     batch = _Batch()
-    for report, identifier_keys in reports:
-        at = stored_time(report.received_at) if sqlite and stored_time else report.received_at
-        batch.add(report.org_id, report.id, at, _IDENTIFIER, identifier_keys)
-        if report.media:
-            batch.add(report.org_id, report.id, at, _MEDIA, {k for m in report.media for k in m.keys})
+    for org_id, report_id, received_at, identifier_keys, media_keys in reports:
+        at = stored_time(received_at) if sqlite and stored_time else received_at
+        batch.add(org_id, report_id, at, _IDENTIFIER, identifier_keys)
+        if media_keys:
+            batch.add(org_id, report_id, at, _MEDIA, media_keys)
     if not batch.key:
         return
     hashes = [key_hash(org, k) for org, k in zip(batch.org, batch.key, strict=True)]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from accord.model.case import CaseIn
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
-from accord.services import admin, cases, custody, reports
+from accord.services import admin, cases, reports
 from accord.services.node import open_node
 from accord.settings import Settings
 from accord.store.schema import custody_leaves, organisations
@@ -31,8 +31,6 @@ def node_with_case(tmp_path: Path) -> tuple[list[str], str, str]:
     try:
         actor = admin.authenticate(node, key)
         stored = [reports.submit(node, actor, parse_obj(ReportIn, report_json(f"r{i}"))).report for i in range(4)]
-        with node.db.write() as conn:
-            custody.record_received(node, conn, stored)
         case = cases.create(
             node, actor, parse_obj(CaseIn, {"title": "t", "jurisdiction": "DE", "report_ids": [stored[1].id]})
         )

@@ -1,8 +1,8 @@
 """A bulk ingest killed with SIGKILL part-way loses no acknowledged report and leaves no half-written one.
 
 A real ``accord ingest`` subprocess prints ``ack N`` after each committed batch; we kill it at random
-points, then check the database: at least N reports, each with all of its identifier rows and its audit
-event, the audit chain intact. Re-running the same file completes the set with no duplicates.
+points, then check the database: at least N reports, each with all of its identifier rows, its audit
+event and its one "received" custody leaf, the audit chain and the custody log intact. Re-running the same file completes the set with no duplicates.
 """
 
 from __future__ import annotations
@@ -54,8 +54,17 @@ def check_store(url: str, schema: str | None) -> int:
         dup = conn.execute(
             sa.text("SELECT count(*) FROM (SELECT external_id FROM reports GROUP BY external_id HAVING count(*) > 1) d")
         ).scalar_one()
+        # each report has exactly one "received" custody leaf, and the log holds nothing else
+        unreceived = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM reports r WHERE (SELECT count(*) FROM custody_leaves c "
+                "WHERE c.object_id = r.id AND c.action = 'received') <> 1"
+            )
+        ).scalar_one()
+        leaves = conn.execute(sa.text("SELECT count(*) FROM custody_leaves")).scalar_one()
     engine.dispose()
-    assert partial == 0 and unaudited == 0 and dup == 0
+    assert partial == 0 and unaudited == 0 and dup == 0 and unreceived == 0
+    assert leaves == reports
     return int(reports)
 
 
@@ -148,3 +157,5 @@ def test_sigkill_during_ingest(
     assert check_store(plain_url, schema) == N
     verify = run_sub(["audit", "verify"], env, tmp_path)
     assert verify.returncode == 0, verify.stderr
+    log = run_sub(["custody", "verify"], env, tmp_path)  # no bundle: the node's whole log
+    assert log.returncode == 0, log.stderr + log.stdout

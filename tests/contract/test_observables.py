@@ -242,6 +242,7 @@ def test_two_batches_in_one_transaction_each_count_once(world: World) -> None:
     transaction counts its own reports only (PostgreSQL stages keys in a per-session table)."""
     from accord.ids import ReportId
     from accord.intake.prepare import prepare
+    from accord.intake.record import flatten
     from accord.store import reports as report_store
 
     a = world.actor(world.org("A", [Role.analyst])[1])
@@ -249,11 +250,12 @@ def test_two_batches_in_one_transaction_each_count_once(world: World) -> None:
     items = []
     for i, t in enumerate(("2026-11-20T10:00:00Z", "2026-11-21T10:00:00Z")):
         p = prepare(parse_obj(ReportIn, body(f"t{i}", t)), node.vocab)
-        report = p.as_report(ReportId(node.ids("rpt")), a.org_id, a.id, node.clock.now())
-        items.append(report_store.StoredReport(report, None, p.identifier_keys))
+        items.append(
+            report_store.NewReport(ReportId(node.ids("rpt")), a.org_id, a.id, node.clock.now(), None, flatten(p))
+        )
     with node.db.write() as conn:
         report_store.insert_many(conn, items[:1])
         report_store.insert_many(conn, items[1:])
     for hits in (email_hits(world, a), media_hits(world, a, pdq=PDQ)):
         assert hits.record is not None and hits.record.report_count == 2
-        assert [r.id for r in hits.items] == [i.report.id for i in items]
+        assert [r.id for r in hits.items] == [i.id for i in items]
