@@ -7,6 +7,7 @@
     ├── Forbidden        a known actor whose roles do not allow the action
     │   └── UnsealRefused    an opening that the warrant, its scope or the approvals do not allow
     ├── NotFound         missing, or belonging to another organisation (never told apart)
+    ├── Gone             the caller's own object, purged under retention (only a tombstone is left)
     ├── Conflict         the request contradicts stored state (idempotency key reuse, duplicates)
     │   └── UnsealConflict   an unseal step out of turn (approving twice, opening twice, reviewing twice)
     ├── Corrupted        stored data failed its integrity check (a sealed blob that does not decrypt)
@@ -26,6 +27,7 @@ __all__ = [
     "Conflict",
     "Corrupted",
     "Forbidden",
+    "Gone",
     "Invalid",
     "NotFound",
     "PayloadTooLarge",
@@ -93,6 +95,17 @@ class NotFound(AccordError):
     code = "not-found"
     title = "Not found"
     status = 404
+
+
+class Gone(AccordError):
+    """The object was the caller's and was purged under a retention rule; its tombstone remains. Only ever
+    raised for the caller's own organisation: another organisation's purged object is a NotFound, as any
+    other of its objects. ``reason`` is ``purged`` (a stable code next to the sentence)."""
+
+    code = "gone"
+    title = "Gone"
+    status = 410
+    reason = "purged"
 
 
 class Conflict(AccordError):

@@ -35,6 +35,10 @@ class Settings:
     unseal_approvals: int = 2
     # hours within which a custodian must review a supervisor's emergency disclosure
     emergency_review_hours: int = 48
+    # how often the server purges expired data (docs/retention.md); 0 leaves it to `accord retention run`
+    retention_interval_s: int = 3600
+    # reports purged per transaction: a crash leaves whole batches only
+    retention_batch_size: int = 500
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -47,6 +51,10 @@ class Settings:
             raise ValueError("ACCORD_UNSEAL_APPROVALS must be at least 1")
         if self.emergency_review_hours < 1:
             raise ValueError("ACCORD_EMERGENCY_REVIEW_HOURS must be at least 1")
+        if self.retention_interval_s < 0:
+            raise ValueError("ACCORD_RETENTION_INTERVAL_SECONDS must be 0 (off) or more")
+        if self.retention_batch_size < 1:
+            raise ValueError("ACCORD_RETENTION_BATCH_SIZE must be at least 1")
 
     @classmethod
     def from_env(
@@ -72,4 +80,6 @@ class Settings:
             totp_issuer=env.get("ACCORD_TOTP_ISSUER", "Accord"),
             unseal_approvals=int(env.get("ACCORD_UNSEAL_APPROVALS", 2)),
             emergency_review_hours=int(env.get("ACCORD_EMERGENCY_REVIEW_HOURS", 48)),
+            retention_interval_s=int(env.get("ACCORD_RETENTION_INTERVAL_SECONDS", 3600)),
+            retention_batch_size=int(env.get("ACCORD_RETENTION_BATCH_SIZE", 500)),
         )

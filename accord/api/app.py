@@ -10,28 +10,36 @@ from fastapi import FastAPI
 from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
-from accord.api.routes import admin, audit, cases, custody, identifiers, media, meta, reports, transfer
+from accord.api.routes import admin, audit, cases, custody, identifiers, media, meta, reports, retention, transfer
 from accord.api.routes.people import router as people_router
 from accord.api.routes.sealing import router as sealing_router
 from accord.api.routes.sessions import router as sessions_router
 from accord.services.jobs import JobRunner
 from accord.services.node import Node
+from accord.services.retention import RetentionRunner
 
 __all__ = ["create_app"]
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner lives as long as the app serves (imports uploaded through /v1/import run there)."""
-    runner = JobRunner(app.state.node) if app.state.run_jobs else None
-    if runner is not None:
-        runner.start()
+    """The job runner lives as long as the app serves (imports uploaded through /v1/import run there), and
+    so does the retention runner, unless ``ACCORD_RETENTION_INTERVAL_SECONDS`` is 0."""
+    node: Node = app.state.node
+    runner = JobRunner(node) if app.state.run_jobs else None
+    interval = node.settings.retention_interval_s
+    purger = RetentionRunner(node, interval) if app.state.run_jobs and interval > 0 else None
+    for started in (runner, purger):
+        if started is not None:
+            started.start()
     app.state.jobs = runner
+    app.state.retention = purger
     try:
         yield
     finally:
-        if runner is not None:
-            runner.stop()
+        for started in (purger, runner):
+            if started is not None:
+                started.stop()
 
 
 def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
@@ -47,7 +55,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody):
+    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody, retention):
         app.include_router(module.router)
     app.include_router(sessions_router)
     app.include_router(people_router)

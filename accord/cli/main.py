@@ -12,6 +12,7 @@ from rich.console import Console
 
 from accord.cli import files
 from accord.cli.exit import fail, reporting
+from accord.cli.retention import retention_app
 from accord.cli.seal import seal_app
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
 from accord.model.parse import parse_obj
@@ -32,6 +33,7 @@ app.add_typer(custody_app, name="custody")
 person_app = typer.Typer(no_args_is_help=True, help="People who sign in with a password and a TOTP code.")
 app.add_typer(person_app, name="person")
 app.add_typer(seal_app, name="seal")
+app.add_typer(retention_app, name="retention")
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)

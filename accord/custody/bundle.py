@@ -19,6 +19,11 @@ The format (``accord-evidence-bundle/1``, every hash lower-case hex, times RFC 3
 ``proof`` is the RFC 9162 inclusion proof of leaf ``seq`` in the tree of the checkpoint's size. Items
 carry digests and metadata only: never sealed values or content.
 
+Purged items (retention, docs/retention.md): an item whose content was purged keeps its digest, and its
+``metadata.purged`` maps ``report`` to when it went; it must then have a verified ``purged`` entry. An entry
+whose ``detail`` names a ``part`` (``{"part": "sealed"}``: the sealed part purged alone) is about that part,
+and its digest is the part's (the ciphertext's), so it is not compared with the item's.
+
 Why verification reports every failure and names it: a bundle is read by people deciding whether to rely
 on it. "items[2] (report rpt_…): digest: differs from custody entry 17" says what to look at; a bare
 "invalid" does not. Nothing here touches a database, a file or the settings.
@@ -308,8 +313,15 @@ def _items(c: _Checker, raw: list[Any], entries: dict[int, CustodyEntry]) -> Non
         if not any(e.action == CustodyAction.RECEIVED for _, e in about):
             c.fail(where, "custody", "no verified custody entry records this item as received")
         for seq, e in about:
+            if "part" in e.detail:  # about one part of the item (a purged sealed part): that part's digest
+                continue
             if e.digest != digest:
                 c.fail(where, "digest", f"the item's digest {digest} differs from custody entry {seq}'s {e.digest}")
+        metadata = item.get("metadata")
+        purged = metadata.get("purged") if isinstance(metadata, dict) else None
+        whole_purge = any(e.action == CustodyAction.PURGED and "part" not in e.detail for _, e in about)
+        if isinstance(purged, dict) and "report" in purged and not whole_purge:
+            c.fail(where, "custody", "the item is marked purged, but no verified custody entry records its purge")
     for seq, e in sorted(entries.items()):
         if (e.object_type, e.object_id) not in listed:
             c.fail(f"entry seq {seq}", "item", f"is about {e.object_type} {e.object_id}, not listed in the bundle")

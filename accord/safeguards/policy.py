@@ -46,6 +46,10 @@ class Action(StrEnum):
     unseal_open = "unseal.open"
     unseal_emergency = "unseal.emergency"
     unseal_review = "unseal.review"
+    # Retention rules say how long the organisation keeps each category of data; purges themselves run
+    # as the node (``accord retention run`` and the server's background runner), not as an actor.
+    retention_read = "retention.read"
+    retention_manage = "retention.manage"
 
 
 _A = Action
@@ -96,8 +100,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.custody_export,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
-    Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read},
-    Role.admin: _EVERYONE | {_A.org_read, _A.credential_manage, _A.audit_verify},
+    Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},
+    Role.admin: _EVERYONE
+    | {_A.org_read, _A.credential_manage, _A.audit_verify, _A.retention_read, _A.retention_manage},
 }
 
 # Sealing: who records warrants, asks, approves, opens, reviews and watches. Kept as one table of its own

@@ -49,6 +49,7 @@ from accord.store import audit as audit_store
 from accord.store import cases as case_store
 from accord.store import custody as store
 from accord.store import reports as report_store
+from accord.store import retention as retention_store
 
 __all__ = [
     "ConsistencyProof",
@@ -673,18 +674,38 @@ def _report_metadata(r: Report) -> dict[str, Any]:
     }
 
 
+def _items(found: dict[str, Report], purges: Sequence[retention_store.PurgeRecord]) -> list[BundleItem]:
+    """The case's reports as bundle items, a purged one from its tombstone. ``metadata.purged`` maps each
+    purged category to when it went (``report``: the whole report, of which only the digest is left)."""
+    purged: dict[str, dict[str, retention_store.PurgeRecord]] = {}
+    for p in purges:
+        purged.setdefault(p.report_id, {})[p.category] = p
+    items = []
+    for rid in sorted(set(found) | {r for r, cats in purged.items() if "report" in cats}):
+        cats = purged.get(rid, {})
+        marks = {"purged": {c: _at_text(p.purged_at) for c, p in sorted(cats.items())}} if cats else {}
+        if rid in found:
+            items.append(BundleItem("report", rid, found[rid].digest, {**_report_metadata(found[rid]), **marks}))
+        else:
+            tomb = cats["report"]
+            items.append(BundleItem("report", rid, tomb.digest, {"org_id": tomb.org_id, "days": tomb.days, **marks}))
+    return items
+
+
 def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None = None) -> bytes:
     """An evidence bundle for a case of the caller's organisation (``accord.custody.bundle``).
 
     The export itself is logged first (an "exported" leaf per report and an audit event), then a
     checkpoint covering it is signed, and every leaf about the case's reports below that checkpoint's
     size goes into the bundle with its inclusion proof: the bundle proves its own export was recorded.
+    A report purged under retention is still an item, from its tombstone (digest, ``metadata.purged``).
     """
     authorize(node, actor, Action.custody_export, request_id)
     with node.db.write() as conn:
         case = case_store.get(conn, actor, case_id)
         found = report_store.get_many(conn, actor, case.report_ids)
-        reports = [found[r] for r in sorted(found)]
+        purges = retention_store.purge_records(conn, actor.org_id, case.report_ids)
+        items = _items(found, purges)
         now = node.clock.now()
         exported = [
             CustodyEntry(
@@ -693,11 +714,11 @@ def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None =
                 org_id=actor.org_id,
                 at=now,
                 object_type="report",
-                object_id=r.id,
-                digest=r.digest,
+                object_id=i.id,
+                digest=i.digest,
                 detail={"case_id": case.id},
             )
-            for r in reports
+            for i in items
         ]
         record(node, conn, exported)
         audit_store.append(
@@ -710,14 +731,17 @@ def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None =
                     "case",
                     case.id,
                     request_id=request_id,
-                    detail={"reports": len(reports)},
+                    detail={
+                        "reports": len(items),
+                        "purged": sum("report" in i.metadata.get("purged", {}) for i in items),
+                    },
                 )
             ],
         )
     signed = current_checkpoint(node)
     size = signed.checkpoint.size
     with node.db.read() as conn:
-        leaves = store.leaves_for_objects(conn, actor, "report", [r.id for r in reports], below=size)
+        leaves = store.leaves_for_objects(conn, actor, "report", [i.id for i in items], below=size)
         ranges = {leaf.seq: inclusion_ranges(leaf.seq, size) for leaf in leaves}
         hashes = _Hashes(conn, [rg for rs in ranges.values() for rg in rs])
         keyring = [_verifier(r) for r in store.keys(conn)]
@@ -737,7 +761,7 @@ def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None =
         exported_by=actor.id,
         checkpoint=signed.note,
         keys=[v for v in keyring if (v.name, v.key_id) in signed_by],
-        items=[BundleItem("report", r.id, r.digest, _report_metadata(r)) for r in reports],
+        items=items,
         entries=[
             BundleEntry(leaf.seq, size, leaf.leaf, [hashes.subtree(s, e) for s, e in ranges[leaf.seq]])
             for leaf in leaves

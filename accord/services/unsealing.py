@@ -486,6 +486,8 @@ def open_request(
                     f"unseal request {row.id} was already opened: an approval round allows one disclosure; ask again",
                     "already-opened",
                 )
+            # first: a purged report or sealed part is Gone whatever the warrant and approvals say
+            blob, _ = store.sealed_part(conn, actor, row.report_id)
             approvers: list[str] = []
             if not oin.emergency:
                 if row.requested_by != actor.id:
@@ -504,7 +506,6 @@ def open_request(
                         f"{needed} approvals from distinct custodians are needed; {len(approvers)} valid recorded",
                         "approvals-missing",
                     )
-            blob, _ = store.sealed_part(conn, actor, row.report_id)
             values = _extract(node, row, blob)
             due = now + timedelta(hours=node.settings.emergency_review_hours) if oin.emergency else None
             reason = oin.reason if oin.emergency else None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from accord.store.db import Database
 
@@ -22,16 +25,38 @@ def _config() -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(db: Database) -> Iterator[Connection]:
+    """One transaction for the migration. On SQLite foreign keys are off meanwhile and checked once at the
+    end, as SQLite's documented procedure for schema changes says: changing a constraint rebuilds a table
+    (create, copy, drop, rename), and dropping a table that others refer to would otherwise fail or count
+    violations that the rename resolves."""
+    with db.writer.connect() as conn:
+        raw = conn.connection.driver_connection if db.is_sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # no transaction is open yet, so it takes effect
+        try:
+            with conn.begin():
+                yield conn
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     cfg = _config()
-    with db.writer.begin() as conn:
+    with _migrating(db) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
 def downgrade(db: Database, revision: str) -> None:
     cfg = _config()
-    with db.writer.begin() as conn:
+    with _migrating(db) as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 

@@ -18,7 +18,7 @@ from accord.intake.record import FlatReport
 from accord.model.media import Media
 from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
-from accord.store import observables
+from accord.store import observables, retention
 from accord.store.bulk import insert_tuples
 from accord.store.errors import DuplicateKey
 from accord.store.schema import idempotency_keys, reports
@@ -99,7 +99,7 @@ def _report(row: Any) -> Report:
     )
 
 
-_PUBLIC = [c for c in reports.c if c.name != "sealed"]
+_PUBLIC = [c for c in reports.c if c.name not in ("sealed", "agreement_id")]
 
 
 _COLUMNS = (
@@ -177,6 +177,9 @@ def insert_many(conn: Connection, items: Sequence[NewReport]) -> None:
 def get(conn: Connection, actor: Actor, report_id: str) -> Report:
     row = conn.execute(select(*_PUBLIC).where(reports.c.id == report_id, reports.c.org_id == actor.org_id)).first()
     if row is None:
+        purged = retention.purge_record(conn, actor.org_id, report_id, "report")
+        if purged is not None:
+            raise retention.gone(purged, f"report {report_id}")
         raise NotFound(f"no report {report_id}")
     return _report(row)
 

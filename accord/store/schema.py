@@ -35,7 +35,9 @@ __all__ = [
     "observables",
     "organisations",
     "report_observables",
+    "report_purges",
     "reports",
+    "retention_rules",
     "unseal_approvals",
     "unseal_requests",
     "warrants",
@@ -108,6 +110,10 @@ reports = Table(
     Column("sealed", LargeBinary),
     Column("sealed_fields", JSON, nullable=False),
     Column("digest", String(64), nullable=False),
+    # The agreement the report is held under (set by federated intake; none for a direct submission): its
+    # retention_days caps how long the report is kept. Not a foreign key: adding one to this table on
+    # SQLite means rebuilding it, and the agreement is checked where the report is received.
+    Column("agreement_id", ID),
     UniqueConstraint("org_id", "external_id"),
     # A report without an external id is known by its content: the same content twice is one report.
     Index(
@@ -120,6 +126,8 @@ reports = Table(
     ),
     Index(None, "org_id", "received_at"),
     Index(None, "org_id", "incident_type"),
+    # retention finds expired reports oldest first (docs/retention.md)
+    Index(None, "org_id", "ingested_at"),
 )
 
 # Identifiers and media hashes seen before are linked, not copied: one `observables` row per distinct key
@@ -162,10 +170,10 @@ report_observables = Table(
     # A search reads one observable's links in link order, which is ingestion order: oldest first.
     Column("id", SERIAL, primary_key=True, autoincrement=True),
     Column("report_id", ID, ForeignKey("reports.id"), nullable=False),
-    # Not a foreign key: each link is written in the transaction that has just upserted its record,
-    # records are never deleted, and a link to a missing record could not be reached (search starts from
-    # the record). Declared, the check locked the shared record once per link on PostgreSQL (FOR KEY
-    # SHARE): the link COPY took 125 µs a report instead of 70.
+    # Not a foreign key: each link is written in the transaction that has just upserted its record, a
+    # record is deleted only with its last link (retention), and a link to a missing record could not be
+    # reached (search starts from the record). Declared, the check locked the shared record once per link
+    # on PostgreSQL (FOR KEY SHARE): the link COPY took 125 µs a report instead of 70.
     Column("observable_id", SERIAL, nullable=False),
     UniqueConstraint("report_id", "observable_id"),
     Index(None, "observable_id", "id"),
@@ -194,11 +202,13 @@ cases = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# A report purged under retention stays linked to its cases (its tombstone in report_purges says what it
+# was and when it went), so report_id is no foreign key: it names a report or a tombstone.
 case_reports = Table(
     "case_reports",
     metadata,
     Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
-    Column("report_id", ID, ForeignKey("reports.id"), primary_key=True),
+    Column("report_id", ID, primary_key=True),
     Column("org_id", ID, nullable=False),
     Column("linked_at", UtcDateTime, nullable=False),
 )
@@ -424,7 +434,8 @@ unseal_requests = Table(
     Column("id", ID, primary_key=True),
     Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
     Column("warrant_id", ID, ForeignKey("warrants.id")),
-    Column("report_id", ID, ForeignKey("reports.id"), nullable=False, index=True),
+    # not a foreign key: a request (an opening, a disclosure under review) outlives a purged report
+    Column("report_id", ID, nullable=False, index=True),
     Column("fields", JSON, nullable=False),
     Column("nonce", String(64), nullable=False),
     Column("requested_by", ID, nullable=False),
@@ -453,4 +464,47 @@ unseal_approvals = Table(
     Column("org_id", ID, nullable=False),
     Column("signature", String(200), nullable=False),
     Column("approved_at", UtcDateTime, nullable=False),
+)
+
+
+# --- retention (docs/retention.md) ------------------------------------------------------------------
+
+retention_rules = Table(
+    "retention_rules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("agreement_id", ID, ForeignKey("agreements.id")),
+    Column("days", Integer, nullable=False),
+    Column("set_by", ID),
+    Column("set_at", UtcDateTime, nullable=False),
+    UniqueConstraint("org_id", "category", "agreement_id"),
+    # the unique constraint does not compare NULLs: one general rule per category needs its own index
+    Index(
+        "uq_retention_rules_general",
+        "org_id",
+        "category",
+        unique=True,
+        sqlite_where=text("agreement_id IS NULL"),
+        postgresql_where=text("agreement_id IS NULL"),
+    ),
+)
+
+# What is left of purged data: one row per report and category purged. A whole report leaves only this
+# (GET answers 410 from it); a purged part leaves the report without that part. ``digest`` is the SHA-256
+# of what was removed (the report's content digest, or the sealed ciphertext's), ``custody_seq`` the
+# custody leaf that records the purge.
+report_purges = Table(
+    "report_purges",
+    metadata,
+    Column("report_id", ID, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("purged_at", UtcDateTime, nullable=False),
+    Column("rule_id", ID),
+    Column("agreement_id", ID),
+    Column("days", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("custody_seq", BigInteger, nullable=False),
 )

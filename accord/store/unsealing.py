@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accord.errors import NotFound
 from accord.model.organisation import Actor
+from accord.store import retention
 from accord.store.errors import DuplicateKey
 from accord.store.schema import observables, report_observables, reports, unseal_approvals, unseal_requests
 
@@ -222,14 +223,22 @@ def set_escalated(conn: Connection, request_ids: Sequence[str], at: datetime) ->
 
 
 def sealed_part(conn: Connection, actor: Actor, report_id: str) -> tuple[bytes | None, list[str]]:
-    """(sealed blob, names of the sealed fields) of one of the caller's reports."""
+    """(sealed blob, names of the sealed fields) of one of the caller's reports. A report purged under
+    retention, or whose sealed part was, is Gone: there is nothing left to open."""
     row = conn.execute(
         select(reports.c.sealed, reports.c.sealed_fields).where(
             reports.c.id == report_id, reports.c.org_id == actor.org_id
         )
     ).first()
     if row is None:
+        purged = retention.purge_record(conn, actor.org_id, report_id, "report")
+        if purged is not None:
+            raise retention.gone(purged, f"report {report_id}")
         raise NotFound(f"no report {report_id}")
+    if row.sealed is None and row.sealed_fields:
+        part = retention.purge_record(conn, actor.org_id, report_id, "sealed")
+        if part is not None:
+            raise retention.gone(part, f"the sealed fields of report {report_id}")
     return row.sealed, list(row.sealed_fields)
 
 

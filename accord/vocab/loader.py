@@ -13,7 +13,7 @@ from accord.errors import Invalid
 
 __all__ = ["Term", "Vocabularies", "Vocabulary", "load"]
 
-NAMES = ("categories", "urgency", "markings", "legal_bases", "jurisdictions", "sources")
+NAMES = ("categories", "urgency", "markings", "legal_bases", "jurisdictions", "sources", "retention")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Vocabularies:
     legal_bases: Vocabulary
     jurisdictions: Vocabulary
     sources: Vocabulary
+    retention: Vocabulary
 
     def versions(self) -> dict[str, int]:
         return {n: getattr(self, n).version for n in NAMES}

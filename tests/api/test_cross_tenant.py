@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from accord.clock import FixedClock
 from accord.model.organisation import Actor, Role
 from accord.safeguards import approvals
 from accord.safeguards.policy import Action, allowed
+from accord.services import retention
 from accord.store import custody as custody_store
 from accord.store import schema
 from tests.conftest import World, auth, report_json
@@ -93,6 +95,8 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/unseal-requests/{request_id}/open"): Action.unseal_open,
     ("POST", "/v1/unseal-requests/{request_id}/review"): Action.unseal_review,
     ("GET", "/v1/reports/{report_id}/flags"): Action.report_read,
+    ("GET", "/v1/retention/rules"): Action.retention_read,
+    ("PUT", "/v1/retention/rules"): Action.retention_manage,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -108,7 +112,7 @@ PARAM_KIND = {
     "request_id": "unr",
     "custodian_id": "cus",
 }
-KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus")
+KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr")
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
@@ -135,6 +139,7 @@ class Org:
     sessions: dict[Role, str] = field(default_factory=dict)
     session_ids: list[str] = field(default_factory=list)
     seal: SealFixtures | None = None
+    agreements: list[str] = field(default_factory=list)  # named in retention rules' bodies
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -146,6 +151,7 @@ class Org:
             *self.cases,
             *self.jobs,
             *self.session_ids,
+            *self.agreements,
             *sealing,
         }
 
@@ -162,6 +168,7 @@ class Org:
             "job": self.jobs,
             "leaf": self.leaves,
             "act": [p.actor_id for p in self.people.values()],
+            "agr": self.agreements,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -282,7 +289,43 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
         leaves = custody_store.leaves_for_objects(conn, org.actors[Role.analyst], "report", org.reports, below=2**62)
     org.leaves = [str(leaf.seq) for leaf in leaves if leaf.action == "received"]
     org.seal = populate_sealing(client, org)
+    rules = {"rules": [{"category": "report", "days": 365}, {"category": "sealed", "days": 90}]}
+    ok(client.put("/v1/retention/rules", json=rules, headers=auth(org.tokens[Role.admin])))
     return org
+
+
+def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org) -> None:
+    """Agreements (A-B, and B-C which A is no party to) and a report of B's purged under B's rules: A's
+    sweep asks for it (404, never 410) and names B-C's agreement in its own rules (404)."""
+    node = world.node
+    for org, other in ((a, b), (b, c)):
+        agr = node.ids("agr")
+        with node.db.write() as conn:
+            conn.execute(
+                sa.insert(schema.agreements).values(
+                    id=agr,
+                    parties=[org.id, other.id],
+                    purposes=["investigation"],
+                    legal_bases=["consent"],
+                    max_marking="AMBER",
+                    retention_days=3650,
+                    onward_sharing=False,
+                    valid_from=node.clock.now(),
+                    created_at=node.clock.now(),
+                )
+            )
+            conn.execute(
+                sa.insert(schema.agreement_parties), [{"agreement_id": agr, "org_id": o.id} for o in (org, other)]
+            )
+        org.agreements.append(agr)
+    c.agreements.append(b.agreements[0])
+    old = ok(client.post("/v1/reports", json=report_json("B-old"), headers=auth(b.tokens[Role.analyst])), 201)["id"]
+    with node.db.write() as conn:
+        t = schema.reports
+        conn.execute(sa.update(t).where(t.c.id == old).values(ingested_at=node.clock.now() - timedelta(days=400)))
+    assert retention.run(node, org_id=b.id).total == 1
+    assert client.get(f"/v1/reports/{old}", headers=auth(b.tokens[Role.analyst])).status_code == 410
+    b.reports.append(old)
 
 
 def populate_sealing(client: TestClient, org: Org) -> SealFixtures:
@@ -423,6 +466,7 @@ class Sweep:
             "wrt": a.seal.warrants[0],
             "unr": a.seal.requests[0],
             "cus": a.seal.custodians[-1],
+            "agr": a.agreements[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -489,6 +533,14 @@ class Sweep:
             yield Call({}, "none", json=report_json(f"{c}-2", incident_type="grooming"))
             # B's external id with other content: new for A, not a 409.
             yield Call({}, "none", json=report_json(f"{b}-2"))
+            return
+        if key == ("PUT", "/v1/retention/rules"):  # a rule may name an agreement: A's, B-C's, or none
+            rules = [{"category": "sealed", "days": 30}]
+            own = {"category": "report", "days": 400, "agreement_id": self.a.agreements[0]}
+            yield Call({}, "own", json={"rules": [*rules, own]})
+            for agr in self.foreign_by_kind["agr"]:
+                yield Call({}, "foreign", json={"rules": [*rules, {**own, "agreement_id": agr}]})
+            yield Call({}, "missing", json={"rules": [{**own, "agreement_id": self.missing("agr")}]})
             return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]
@@ -741,6 +793,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     # B and C use the same Idempotency-Key; A's sweep sends it too, with B's body.
     a = populate(client, world, "A", "a-own-key")
     b, c = (populate(client, world, letter, SHARED_IDEM) for letter in "BC")
+    populate_retention(client, world, a, b, c)
     # A's spare key, the one the DELETE control revokes.
     spare = ok(
         client.post(

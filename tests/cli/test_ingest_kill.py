@@ -2,7 +2,8 @@
 
 A real ``accord ingest`` subprocess prints ``ack N`` after each committed batch; we kill it at random
 points, then check the database: at least N reports, each with all of its identifier rows, its audit
-event and its one "received" custody leaf, the audit chain and the custody log intact. Re-running the same file completes the set with no duplicates.
+event and its one "received" custody leaf, the audit chain and the custody log intact. Re-running the
+same file completes the set with no duplicates.
 """
 
 from __future__ import annotations

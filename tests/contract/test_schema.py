@@ -42,6 +42,7 @@ def test_durability_settings(node: Node) -> None:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 20000
+            assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1  # purged content leaves the file
         else:
             for setting in ("fsync", "synchronous_commit", "full_page_writes"):
                 assert conn.execute(sa.text(f"SHOW {setting}")).scalar() == "on", setting
@@ -116,7 +117,8 @@ def test_upgrade_to_observables_links_what_the_reports_hold(world: World) -> Non
     row_table = sa.table("report_identifiers", *(sa.column(c) for c in ("report_id", "key", "org_id", "key_hash")))
     with world.node.db.write() as conn:
         u1 = sa.and_(schema.reports.c.external_id == "u-1", schema.reports.c.org_id == a.org_id)
-        row = conn.execute(sa.select(schema.reports).where(u1)).one()
+        before_0009 = [c for c in schema.reports.c if c.name != "agreement_id"]  # 0009 added agreement_id
+        row = conn.execute(sa.select(*before_0009).where(u1)).one()
         conn.execute(
             sa.insert(schema.reports).values(
                 {**row._asdict(), "id": old_id, "external_id": "u-0", "received_at": old_at, "digest": "0" * 64}
@@ -161,3 +163,63 @@ def test_upgrade_to_observables_across_many_batches_of_reports(world: World) -> 
     with world.node.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.observables)).scalar_one() == 5
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.report_observables)).scalar_one() == 5 * n
+
+
+def test_0009_keeps_unseal_requests_and_their_approvals(world: World) -> None:
+    """0009 drops the foreign keys from case links and unseal requests to reports (a purged report leaves
+    them behind). On SQLite that rebuilds ``unseal_requests``, which ``unseal_approvals`` refers to: with
+    rows in both, down to 0008 and back up must keep every row, and leave the foreign keys checked after."""
+    org_id, token = world.org("A", [Role.analyst, Role.custodian])
+    a = world.actor(token)
+    rid = reports.submit(world.node, a, parse_obj(ReportIn, report_json("fk-1"))).report.id
+    now = world.node.clock.now()
+    with world.node.db.write() as conn:
+        conn.execute(
+            sa.insert(schema.custodians).values(
+                id="cus_1", org_id=org_id, actor_id=a.id, public_key="k" * 44, registered_by=a.id, registered_at=now
+            )
+        )
+        conn.execute(
+            sa.insert(schema.unseal_requests).values(
+                id="unr_1",
+                org_id=org_id,
+                report_id=rid,
+                fields=["/narrative"],
+                nonce="n",
+                requested_by=a.id,
+                requested_at=now,
+                status="pending",
+                emergency=False,
+            )
+        )
+        conn.execute(
+            sa.insert(schema.unseal_approvals).values(
+                request_id="unr_1",
+                approver_id=a.id,
+                custodian_id="cus_1",
+                org_id=org_id,
+                signature="s",
+                approved_at=now,
+            )
+        )
+
+    def report_fks(conn: sa.Connection) -> list[str]:
+        insp = sa.inspect(conn)
+        return [
+            t
+            for t in ("case_reports", "unseal_requests")
+            for fk in insp.get_foreign_keys(t)
+            if fk["referred_table"] == "reports"
+        ]
+
+    migrate.downgrade(world.node.db, "0008")
+    with world.node.db.reader.connect() as conn:
+        assert report_fks(conn) == ["case_reports", "unseal_requests"]
+    migrate.upgrade(world.node.db)
+    with world.node.db.reader.connect() as conn:
+        assert report_fks(conn) == []
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.unseal_approvals)).scalar_one() == 1
+        assert conn.execute(sa.select(schema.unseal_requests.c.report_id)).scalar_one() == rid
+    with world.node.db.write() as conn:
+        if world.node.db.is_sqlite:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on after the migration
