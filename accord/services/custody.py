@@ -15,7 +15,7 @@ isolation tests hold every foreign organisation id, the operator's included, out
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,8 @@ __all__ = [
     "received_entry",
     "record",
     "record_received",
+    "record_reports",
+    "report_entries",
     "rotate_key",
     "verifiers",
     "verify_log",
@@ -118,6 +120,43 @@ def received_entry(report: Report) -> CustodyEntry:
 def record_received(node: Node, conn: Connection, reports: Sequence[Report]) -> list[int]:
     """One "received" leaf per newly stored report, in the transaction that stores them."""
     return record(node, conn, [received_entry(r) for r in reports])
+
+
+def report_entries(
+    action: CustodyAction,
+    actor: Actor,
+    reports: Sequence[Report],
+    at: datetime,
+    detail: Mapping[str, str | int],
+) -> list[CustodyEntry]:
+    """One leaf per report for an action the caller took on it now: the report's content digest and the
+    same ``detail`` codes on each (never content)."""
+    return [
+        CustodyEntry(
+            action=action,
+            actor_id=actor.id,
+            org_id=actor.org_id,
+            at=at,
+            object_type="report",
+            object_id=r.id,
+            digest=r.digest,
+            detail=detail,
+        )
+        for r in reports
+    ]
+
+
+def record_reports(
+    node: Node,
+    conn: Connection,
+    actor: Actor,
+    action: CustodyAction,
+    reports: Sequence[Report],
+    detail: Mapping[str, str | int],
+) -> list[int]:
+    """``report_entries`` appended in the caller's transaction, in one append for the whole answer
+    (one lock of the tree row, one insert), before the caller appends its audit event."""
+    return record(node, conn, report_entries(action, actor, reports, node.clock.now(), detail))
 
 
 # --- signing keys and checkpoints -----------------------------------------------------------------
@@ -666,20 +705,7 @@ def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None =
         found = report_store.get_many(conn, actor, case.report_ids)
         reports = [found[r] for r in sorted(found)]
         now = node.clock.now()
-        exported = [
-            CustodyEntry(
-                action=CustodyAction.EXPORTED,
-                actor_id=actor.id,
-                org_id=actor.org_id,
-                at=now,
-                object_type="report",
-                object_id=r.id,
-                digest=r.digest,
-                detail={"case_id": case.id},
-            )
-            for r in reports
-        ]
-        record(node, conn, exported)
+        record(node, conn, report_entries(CustodyAction.EXPORTED, actor, reports, now, {"case_id": case.id}))
         audit_store.append(
             conn,
             [
