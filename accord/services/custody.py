@@ -15,7 +15,7 @@ isolation tests hold every foreign organisation id, the operator's included, out
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -69,6 +69,8 @@ __all__ = [
     "received_entry",
     "record",
     "record_received",
+    "record_reports",
+    "report_entries",
     "rotate_key",
     "verifiers",
     "verify_log",
@@ -139,6 +141,52 @@ def record_received(node: Node, conn: Connection, reports: Sequence[Received]) -
     """One "received" leaf per newly stored report, in the transaction that stores them (intake calls it
     for every report it stores)."""
     return record(node, conn, [received_entry(r) for r in reports])
+
+
+class Digested(Protocol):
+    """Anything with an id and a content digest: a report, or a bundle item standing for one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+
+
+def report_entries(
+    action: CustodyAction,
+    actor: Actor,
+    reports: Sequence[Digested],
+    at: datetime,
+    detail: Mapping[str, str | int],
+) -> list[CustodyEntry]:
+    """One leaf per report for an action the caller took on it now: the report's content digest and the
+    same ``detail`` codes on each (never content)."""
+    return [
+        CustodyEntry(
+            action=action,
+            actor_id=actor.id,
+            org_id=actor.org_id,
+            at=at,
+            object_type="report",
+            object_id=r.id,
+            digest=r.digest,
+            detail=detail,
+        )
+        for r in reports
+    ]
+
+
+def record_reports(
+    node: Node,
+    conn: Connection,
+    actor: Actor,
+    action: CustodyAction,
+    reports: Sequence[Digested],
+    detail: Mapping[str, str | int],
+) -> list[int]:
+    """``report_entries`` appended in the caller's transaction, in one append for the whole answer
+    (one lock of the tree row, one insert), before the caller appends its audit event."""
+    return record(node, conn, report_entries(action, actor, reports, node.clock.now(), detail))
 
 
 # --- signing keys and checkpoints -----------------------------------------------------------------
@@ -707,20 +755,7 @@ def export_case(node: Node, actor: Actor, case_id: str, request_id: str | None =
         purges = retention_store.purge_records(conn, actor.org_id, case.report_ids)
         items = _items(found, purges)
         now = node.clock.now()
-        exported = [
-            CustodyEntry(
-                action=CustodyAction.EXPORTED,
-                actor_id=actor.id,
-                org_id=actor.org_id,
-                at=now,
-                object_type="report",
-                object_id=i.id,
-                digest=i.digest,
-                detail={"case_id": case.id},
-            )
-            for i in items
-        ]
-        record(node, conn, exported)
+        record(node, conn, report_entries(CustodyAction.EXPORTED, actor, items, now, {"case_id": case.id}))
         audit_store.append(
             conn,
             [

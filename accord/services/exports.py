@@ -1,4 +1,5 @@
-"""Exporting an organisation's reports in any registered format, every exported report audited."""
+"""Exporting an organisation's reports in any registered format, every exported report audited and logged
+in custody."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Callable, Iterator
 from typing import IO
 
 from accord import plugins
+from accord.custody.entry import CustodyAction
 from accord.intake.formats import ExportContext
 from accord.model.organisation import Actor
 from accord.model.report import Report
 from accord.safeguards.policy import Action
 from accord.services.audit import authorize, draft
+from accord.services.custody import record_reports
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import orgs as org_store
@@ -23,12 +26,14 @@ PAGE = 1000
 
 
 def _pages(node: Node, actor: Actor, f: ReportFilter, fmt: str, request_id: str | None) -> Iterator[list[Report]]:
-    """Pages of reports, each page's read recorded (ids in the detail) in the same transaction that read it."""
+    """Pages of reports, each page's read recorded in the same transaction that read it: an "exported" custody
+    leaf per report, then the audit event with the page's ids."""
     after: str | None = None
     while True:
         with node.db.write() as conn:
             page = store.page(conn, actor, f, after, PAGE)
             if page:
+                record_reports(node, conn, actor, CustodyAction.EXPORTED, page, {"format": fmt})
                 audit_store.append(
                     conn,
                     [

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from accord.custody.entry import CustodyAction
 from accord.errors import AccordError, Conflict, Invalid
 from accord.ids import ReportId
 from accord.intake.formats import Item
@@ -21,6 +22,7 @@ from accord.model.report import Report, ReportIn
 from accord.safeguards.policy import Action
 from accord.services import custody
 from accord.services.audit import authorize, draft
+from accord.services.custody import record_reports
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import observables as observable_store
@@ -238,10 +240,18 @@ def _commit_batch(
     result.accepted += len(fresh)
 
 
+def _viewed(node: Node, conn: Connection, actor: Actor, reports: list[Report], view: str) -> None:
+    """A "viewed" custody leaf for each report an answer returns, in the read's own transaction and
+    before its audit event (the lock order of ``accord.services.custody``). ``view`` is the kind of read
+    (get, list, search), the same whichever adapter asked: never a filter, a search key or content."""
+    record_reports(node, conn, actor, CustodyAction.VIEWED, reports, {"view": view})
+
+
 def get(node: Node, actor: Actor, report_id: str, request_id: str | None = None) -> Report:
     authorize(node, actor, Action.report_read, request_id)
     with node.db.write() as conn:
         report = store.get(conn, actor, report_id)
+        _viewed(node, conn, actor, [report], "get")
         audit_store.append(conn, [draft(node, actor, "report.read", "report", report.id, request_id=request_id)])
     return report
 
@@ -261,6 +271,7 @@ def list_page(
         items = store.page(conn, actor, f, cursor, limit + 1)
         more = len(items) > limit
         items = items[:limit]
+        _viewed(node, conn, actor, items, "list")
         audit_store.append(
             conn,
             [draft(node, actor, "report.list", "report", request_id=request_id, detail={"ids": [r.id for r in items]})],
@@ -313,6 +324,7 @@ def _search(
     with node.db.write() as conn:
         record, ids = observable_store.find(conn, actor, kind, key, limit)
         found = store.get_many(conn, actor, ids)
+        _viewed(node, conn, actor, [found[i] for i in ids], "search")
         audit_store.append(
             conn,
             [

@@ -34,6 +34,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import Connection
 
+from accord.custody.entry import MAX_DETAIL_TEXT, CustodyAction, CustodyEntry
 from accord.errors import Corrupted, Invalid, NotFound, UnsealConflict, UnsealRefused
 from accord.ids import ActorId, OrgId, ReportId
 from accord.model.custodian import Custodian, CustodianId
@@ -56,6 +57,7 @@ from accord.model.warrant import Warrant, WarrantId
 from accord.safeguards import approvals, policy
 from accord.safeguards import warrants as rules
 from accord.safeguards.policy import Action
+from accord.services import custody
 from accord.services.audit import draft, refusals
 from accord.services.node import Node
 from accord.store import audit as audit_store
@@ -273,7 +275,7 @@ def create(node: Node, actor: Actor, rin: UnsealRequestIn, request_id: str | Non
         policy.require(actor, Action.unseal_request)
         now = node.clock.now()
         with node.db.write() as conn:
-            _, sealed_fields = store.sealed_part(conn, actor, rin.report_id)
+            sealed_fields = store.sealed_part(conn, actor, rin.report_id).fields
             seen.object("report", rin.report_id)
             for i, name in enumerate(rin.fields):
                 if name not in sealed_fields:
@@ -487,7 +489,7 @@ def open_request(
                     "already-opened",
                 )
             # first: a purged report or sealed part is Gone whatever the warrant and approvals say
-            blob, _ = store.sealed_part(conn, actor, row.report_id)
+            sealed = store.sealed_part(conn, actor, row.report_id)
             approvers: list[str] = []
             if not oin.emergency:
                 if row.requested_by != actor.id:
@@ -506,7 +508,7 @@ def open_request(
                         f"{needed} approvals from distinct custodians are needed; {len(approvers)} valid recorded",
                         "approvals-missing",
                     )
-            values = _extract(node, row, blob)
+            values = _extract(node, row, sealed.blob)
             due = now + timedelta(hours=node.settings.emergency_review_hours) if oin.emergency else None
             reason = oin.reason if oin.emergency else None
             if not store.set_opened(
@@ -524,10 +526,10 @@ def open_request(
             }
             if due is not None:
                 detail["review_due_at"] = due.isoformat()
+            custody_opened(node, conn, actor, row, now, emergency=oin.emergency, digest=sealed.digest)
             audit_store.append(
                 conn, [draft(node, actor, "unseal.open", _OBJECT, row.id, request_id=request_id, detail=detail)]
             )
-            custody_opened(node, conn, actor, row, now, emergency=oin.emergency)
     return Opened(
         request_id=UnsealRequestId(row.id),
         report_id=ReportId(row.report_id),
@@ -538,15 +540,47 @@ def open_request(
 
 
 def custody_opened(
-    node: Node, conn: Connection, actor: Actor, request: RequestRow, opened_at: datetime, *, emergency: bool
-) -> None:
-    """The one place where an opening of sealed data becomes a custody-log leaf ("unsealed").
+    node: Node,
+    conn: Connection,
+    actor: Actor,
+    request: RequestRow,
+    opened_at: datetime,
+    *,
+    emergency: bool,
+    digest: str,
+) -> int:
+    """The one place where an opening of sealed data becomes a custody-log leaf ("unsealed"); returns its
+    sequence number.
 
-    Called inside the opening's transaction, after its audit event, so the leaf and the opening commit
-    together or not at all. It records nothing yet: the custody log is built on another branch, and the
-    integration (a leaf naming the actor, the organisation, the report, the request, the field names and
-    whether it was an emergency, never the values) happens when the two are merged.
+    Called inside the opening's transaction, before its audit event (the lock order of
+    ``accord.services.custody``), so the leaf and the opening commit together or not at all. The leaf is
+    about the report and carries its content ``digest``, like every other leaf about that report: an
+    evidence bundle checks that every entry about an item carries the item's digest, and the
+    ciphertext's digest is neither stable (the data key is per record) nor checkable by anyone without
+    the node. ``detail`` names the request, the warrant, the field names (JSON pointers such as
+    ``/narrative``: names, not values) and whether it was an emergency.
     """
+    names = ",".join(request.fields)
+    detail: dict[str, str | int] = {
+        "unseal_request_id": request.id,
+        "field_count": len(request.fields),
+        "emergency": int(emergency),
+    }
+    if len(names) <= MAX_DETAIL_TEXT:
+        detail["fields"] = names  # a very long list of pointers keeps its count only
+    if request.warrant_id is not None:
+        detail["warrant_id"] = request.warrant_id
+    entry = CustodyEntry(
+        action=CustodyAction.UNSEALED,
+        actor_id=actor.id,
+        org_id=actor.org_id,
+        at=opened_at,
+        object_type="report",
+        object_id=request.report_id,
+        digest=digest,
+        detail=detail,
+    )
+    return custody.record(node, conn, [entry])[0]
 
 
 # ----------------------------------------------------------------------------- reviewing

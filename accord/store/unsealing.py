@@ -23,6 +23,7 @@ __all__ = [
     "ApprovalRow",
     "RequestFilter",
     "RequestRow",
+    "SealedPart",
     "delete_approval",
     "emergency_for_report",
     "get",
@@ -222,13 +223,21 @@ def set_escalated(conn: Connection, request_ids: Sequence[str], at: datetime) ->
         conn.execute(update(t).where(t.c.id.in_(list(request_ids)), t.c.escalated_at.is_(None)).values(escalated_at=at))
 
 
-def sealed_part(conn: Connection, actor: Actor, report_id: str) -> tuple[bytes | None, list[str]]:
-    """(sealed blob, names of the sealed fields) of one of the caller's reports. A report purged under
-    retention, or whose sealed part was, is Gone: there is nothing left to open."""
+@dataclass(frozen=True)
+class SealedPart:
+    blob: bytes | None
+    fields: list[str]
+    digest: str
+    """The report's content digest: what an opening's custody leaf names (it never names the blob)."""
+
+
+def sealed_part(conn: Connection, actor: Actor, report_id: str) -> SealedPart:
+    """The sealed blob, the names of the sealed fields and the content digest of one of the caller's
+    reports. A report purged under retention, or whose sealed part was, is Gone: there is nothing left
+    to open."""
+    r = reports.c
     row = conn.execute(
-        select(reports.c.sealed, reports.c.sealed_fields).where(
-            reports.c.id == report_id, reports.c.org_id == actor.org_id
-        )
+        select(r.sealed, r.sealed_fields, r.digest).where(r.id == report_id, r.org_id == actor.org_id)
     ).first()
     if row is None:
         purged = retention.purge_record(conn, actor.org_id, report_id, "report")
@@ -239,7 +248,7 @@ def sealed_part(conn: Connection, actor: Actor, report_id: str) -> tuple[bytes |
         part = retention.purge_record(conn, actor.org_id, report_id, "sealed")
         if part is not None:
             raise retention.gone(part, f"the sealed fields of report {report_id}")
-    return row.sealed, list(row.sealed_fields)
+    return SealedPart(row.sealed, list(row.sealed_fields), row.digest)
 
 
 def report_keys(conn: Connection, actor: Actor, report_id: str) -> set[str]:

@@ -5,8 +5,9 @@ over HTTP and the command line: warrants, requests, approvals, every refusal of 
 lawful opening, an emergency disclosure and its review, an overdue escalation, audit queries and
 exports. Afterwards the planted values are searched for in the log records of the whole flow, the
 standard output and error of every command run, every audit row, every problem+json body, the audit
-exports, and the database files (SQLite file and WAL, or a ``pg_dump``). They must be found only in the
-answers of the successful openings, which the test also checks, so the search itself is known to work.
+exports, every custody leaf (openings and reads are leaves), and the database files (SQLite file and
+WAL, or a ``pg_dump``). They must be found only in the answers of the successful openings, which the
+test also checks, so the search itself is known to work.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from accord.clock import FixedClock
 from accord.safeguards import approvals
 from accord.services import unsealing
-from accord.store.schema import audit_events
+from accord.store.schema import audit_events, custody_leaves
 from tests.cli.helpers import run
 from tests.conftest import PG_URL, World, auth
 from tests.sealing import NARRATIVE, VICTIM, approval, approve_by, ask, ok, review, setup_org, warrant_body
@@ -164,6 +165,7 @@ def test_planted_values_appear_only_in_successful_openings(
         "command output": "\n".join(cli_output),
         "other answers and problem bodies": "\n".join(answers),
         "audit rows": _audit_rows(world),
+        "custody leaves": _custody_leaves(world),
         "database": _database(world, tmp_path, request),
     }
     for where, text in places.items():
@@ -171,6 +173,9 @@ def test_planted_values_appear_only_in_successful_openings(
             assert canary not in text, f"{canary} found in the {where}"
     assert "urn:accord:problem:unseal-refused" in places["other answers and problem bodies"]
     assert "refused" in places["audit rows"] and "unseal.open" in places["audit rows"]
+    # both openings and the report read are in the log: the leaves searched are the right ones
+    leaves = places["custody leaves"]
+    assert leaves.count('"action":"unsealed"') == 2 and '"action":"viewed"' in leaves, leaves
 
 
 def _pem(tmp_path: Path, who: Any) -> Path:
@@ -192,6 +197,11 @@ def _audit_rows(world: World) -> str:
         rows = [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(sa.select(audit_events))]
     assert len(rows) > 50
     return orjson.dumps(rows, default=str).decode()
+
+
+def _custody_leaves(world: World) -> str:
+    with world.node.db.read() as conn:
+        return "\n".join(bytes(r.leaf).decode() for r in conn.execute(sa.select(custody_leaves.c.leaf)))
 
 
 def _database(world: World, tmp_path: Path, request: pytest.FixtureRequest) -> str:
