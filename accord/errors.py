@@ -10,6 +10,7 @@
     ├── Gone             the caller's own object, purged under retention (only a tombstone is left)
     ├── Conflict         the request contradicts stored state (idempotency key reuse, duplicates)
     │   └── UnsealConflict   an unseal step out of turn (approving twice, opening twice, reviewing twice)
+    ├── RateLimited      too many attempts from one client address; ``retry_after`` seconds to wait
     ├── Corrupted        stored data failed its integrity check (a sealed blob that does not decrypt)
     └── Unavailable      a dependency (database, peer) did not answer
 
@@ -31,6 +32,7 @@ __all__ = [
     "Invalid",
     "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "Unauthenticated",
     "Unavailable",
     "UnsealConflict",
@@ -112,6 +114,19 @@ class Conflict(AccordError):
     code = "conflict"
     title = "Conflict"
     status = 409
+
+
+class RateLimited(AccordError):
+    """Too many attempts from one client address (sign-in). ``retry_after`` is the number of seconds until
+    the address's window ends, which the API sends as ``Retry-After``."""
+
+    code = "rate-limited"
+    title = "Too many requests"
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Unavailable(AccordError):

@@ -31,6 +31,9 @@ class Settings:
     session_idle_s: int = 1800
     session_lifetime_s: int = 12 * 3600
     totp_issuer: str = "Accord"
+    # sign-in attempts one client address may make per window, whoever it names (in-process, per worker)
+    signin_rate_limit: int = 20
+    signin_rate_window_s: int = 60
     # distinct custodians' signed approvals an opening of sealed data needs (k of the registered n)
     unseal_approvals: int = 2
     # hours within which a custodian must review a supervisor's emergency disclosure
@@ -47,6 +50,8 @@ class Settings:
             object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
         if self.signing_key_file == Path():
             object.__setattr__(self, "signing_key_file", self.data_dir / "keys" / "signing.key")
+        if self.signin_rate_limit < 1 or self.signin_rate_window_s < 1:
+            raise ValueError("ACCORD_SIGNIN_RATE_LIMIT and ACCORD_SIGNIN_RATE_WINDOW_SECONDS must be at least 1")
         if self.unseal_approvals < 1:
             raise ValueError("ACCORD_UNSEAL_APPROVALS must be at least 1")
         if self.emergency_review_hours < 1:
@@ -78,6 +83,8 @@ class Settings:
             session_idle_s=int(env.get("ACCORD_SESSION_IDLE_SECONDS", 1800)),
             session_lifetime_s=int(env.get("ACCORD_SESSION_LIFETIME_SECONDS", 12 * 3600)),
             totp_issuer=env.get("ACCORD_TOTP_ISSUER", "Accord"),
+            signin_rate_limit=int(env.get("ACCORD_SIGNIN_RATE_LIMIT", 20)),
+            signin_rate_window_s=int(env.get("ACCORD_SIGNIN_RATE_WINDOW_SECONDS", 60)),
             unseal_approvals=int(env.get("ACCORD_UNSEAL_APPROVALS", 2)),
             emergency_review_hours=int(env.get("ACCORD_EMERGENCY_REVIEW_HOURS", 48)),
             retention_interval_s=int(env.get("ACCORD_RETENTION_INTERVAL_SECONDS", 3600)),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -52,11 +53,20 @@ def pg_schema() -> Iterator[PgSchema]:
         engine.dispose()
 
 
-def make_settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> tuple[Settings, str | None]:
+# The test client is one address making hundreds of sign-ins a minute of the fixed clock: the per-address
+# limit is lifted for the node fixture and tested at its defaults in tests/api/test_signin_controls.py.
+RELAXED_RATE = {"signin_rate_limit": 1_000_000}
+
+
+def make_settings(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest, **overrides: Any
+) -> tuple[Settings, str | None]:
+    """Settings for a test node; ``overrides`` replace the relaxed sign-in rate limit and anything else."""
+    given = {**RELAXED_RATE, **overrides}
     if backend == "sqlite":
-        return Settings(data_dir=tmp_path / "node"), None
+        return Settings(data_dir=tmp_path / "node", **given), None
     schema: PgSchema = request.getfixturevalue("pg_schema")
-    return Settings(data_dir=tmp_path / "node", database_url=schema.url), schema.name
+    return Settings(data_dir=tmp_path / "node", database_url=schema.url, **given), schema.name
 
 
 @pytest.fixture(params=BACKENDS)

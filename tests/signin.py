@@ -65,3 +65,14 @@ def sign_in(client: TestClient, who: Enrolled, clock: FixedClock, *, next_step: 
     assert r.status_code == 201, r.text
     token: str = r.json()["token"]
     return token
+
+
+def change_password(client: TestClient, token: str, who: Enrolled, clock: FixedClock, new: str) -> Any:
+    """The person signed in with ``token`` changes their password, with a code of the next step (a code is
+    accepted once). Their ``Enrolled`` record follows when it succeeds."""
+    clock.advance(STEP)
+    body = {"current_password": who.password, "totp": code(who.secret, clock.now()), "new_password": new}
+    r = client.post("/v1/sessions/current/password", json=body, headers=auth(token))
+    if r.status_code == 204:
+        who.password = new
+    return r

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from accord.settings import Settings
 
 
@@ -18,3 +20,11 @@ def test_the_environment_names_the_signing_key_file() -> None:
     assert s.signing_key_file == Path("/etc/accord/signing.key")
     assert s.seal_key_file == Path("/srv/a/keys/seal.key")
     assert Settings.from_env({"ACCORD_DATA_DIR": "/srv/a"}).signing_key_file == Path("/srv/a/keys/signing.key")
+
+
+def test_the_sign_in_rate_limit_from_the_environment() -> None:
+    s = Settings.from_env({"ACCORD_SIGNIN_RATE_LIMIT": "5", "ACCORD_SIGNIN_RATE_WINDOW_SECONDS": "10"})
+    assert (s.signin_rate_limit, s.signin_rate_window_s) == (5, 10)
+    assert (Settings().signin_rate_limit, Settings().signin_rate_window_s) == (20, 60)
+    with pytest.raises(ValueError, match="ACCORD_SIGNIN_RATE_LIMIT"):
+        Settings(signin_rate_limit=0)

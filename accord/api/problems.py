@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from accord.errors import AccordError, Invalid
+from accord.errors import AccordError, Invalid, RateLimited
 from accord.model.parse import pointer
 
 __all__ = ["PROBLEM_JSON", "install", "problem"]
@@ -33,7 +33,13 @@ _TITLES = {
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, request: Request | None = None, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": f"urn:accord:problem:{code}", "title": title, "status": status, "detail": detail}
     if request is not None:
@@ -42,8 +48,8 @@ def problem(
         if rid:
             body["request_id"] = rid
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _field_errors(errors: dict[str, str]) -> list[dict[str, str]]:
@@ -64,7 +70,8 @@ def _accord(request: Request, exc: Exception) -> JSONResponse:
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str):  # a stable refusal code next to the sentence (unsealing)
         extra["reason"] = reason
-    return problem(exc.status, exc.code, exc.title, exc.detail, request, **extra)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return problem(exc.status, exc.code, exc.title, exc.detail, request, headers, **extra)
 
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from accord.cli import files
 from accord.cli.exit import fail, reporting
+from accord.cli.person import person_app
 from accord.cli.retention import retention_app
 from accord.cli.seal import seal_app
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
@@ -30,7 +31,6 @@ app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
 app.add_typer(audit_app, name="audit")
 app.add_typer(custody_app, name="custody")
-person_app = typer.Typer(no_args_is_help=True, help="People who sign in with a password and a TOTP code.")
 app.add_typer(person_app, name="person")
 app.add_typer(seal_app, name="seal")
 app.add_typer(retention_app, name="retention")
@@ -473,36 +473,3 @@ def demo(
 
         out.print(f"serving on http://127.0.0.1:{port}/docs  (Ctrl-C to stop)")
         uvicorn.run(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-
-
-@person_app.command("add")
-def person_add(
-    ctx: typer.Context,
-    org: Annotated[str, typer.Option(help="organisation id the person belongs to")],
-    name: Annotated[str, typer.Option(help="the person's name")],
-    role: Annotated[list[Role], typer.Option(help="a role; repeat for several")],
-) -> None:
-    """Enrol a person: prints their sign-in id, initial password and TOTP enrolment URI, once."""
-    from accord.model.person import PersonIn
-    from accord.services import people
-
-    node = _node(ctx)
-    with reporting():
-        enrolment = people.enrol_local(node, org, parse_obj(PersonIn, {"name": name, "roles": role}))
-    out.print(f"sign-in id: {enrolment.person.actor_id}")
-    out.print(f"initial password (shown once): {enrolment.password}")
-    out.print(f"TOTP enrolment (shown once; scan it as a QR code or paste it): {enrolment.totp_uri}")
-
-
-@person_app.command("unlock")
-def person_unlock(
-    ctx: typer.Context,
-    actor_id: Annotated[str, typer.Argument(help="the person's sign-in id (act_...)")],
-) -> None:
-    """Release a person's lockout before it ends by itself."""
-    from accord.services import people
-
-    node = _node(ctx)
-    with reporting():
-        person = people.unlock_local(node, actor_id)
-    out.print(f"{person.actor_id} unlocked")

@@ -10,7 +10,7 @@ from accord.ids import ActorId, OrgId
 from accord.model.base import Inbound, Outbound
 from accord.model.organisation import Role
 
-__all__ = ["Person", "PersonIn"]
+__all__ = ["PasswordChange", "Person", "PersonIn"]
 
 
 class PersonIn(Inbound):
@@ -27,3 +27,19 @@ class Person(Outbound):
     roles: list[Role]
     created_at: datetime
     locked_until: datetime | None = Field(description="set while too many failed sign-ins keep the account locked")
+    disabled_at: datetime | None = Field(
+        default=None, description="set while an admin has disabled the person: they cannot sign in"
+    )
+    must_change_password: bool = Field(
+        default=False, description="after an admin's reset, until the person has chosen a new password"
+    )
+
+
+class PasswordChange(Inbound):
+    """A person changes their own password: both current factors again, and the new password."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(min_length=1, max_length=16, description="the current code from the authenticator app")
+    new_password: str = Field(
+        min_length=1, max_length=4096, description="at least 12 characters, other than the current password"
+    )

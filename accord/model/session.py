@@ -27,3 +27,7 @@ class Session(Outbound):
     created_at: datetime
     expires_at: datetime = Field(description="absolute end, however active the session is")
     idle_timeout_seconds: int = Field(description="the session ends after this long without a request")
+    password_change_required: bool = Field(
+        default=False,
+        description="an admin reset the password: until it is changed the session may only change it or sign out",
+    )

@@ -23,11 +23,14 @@ from datetime import datetime, timedelta
 from accord.settings import Settings
 
 __all__ = [
+    "PASSWORD_MAX_LENGTH",
+    "PASSWORD_MIN_LENGTH",
     "SESSION_PREFIX",
     "Attempts",
     "SignInPolicy",
     "is_session_token",
     "new_password",
+    "new_password_problem",
     "new_session_token",
     "token_digest",
 ]
@@ -50,6 +53,29 @@ def token_digest(token: str) -> str:
 def new_password() -> str:
     """An initial password of 120 random bits, shown once at enrolment and stored as an argon2id hash."""
     return secrets.token_urlsafe(15)
+
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024
+
+
+def new_password_problem(new: str, current: str) -> str | None:
+    """What is wrong with a password a person chooses, or None.
+
+    Why only length and "not the old one" (NIST SP 800-63B 5.1.1.2, which the CJIS Security Policy
+    follows): composition rules and forced periodic changes push people to predictable patterns, while
+    length is what makes a guess expensive; and every attempt must carry a TOTP code as well. The upper
+    bound keeps one argon2 hash cheap enough that a long password cannot tie up the node."""
+    length = len(new)
+    if length < PASSWORD_MIN_LENGTH:
+        return f"must be at least {PASSWORD_MIN_LENGTH} characters long"
+    if length > PASSWORD_MAX_LENGTH:
+        return f"must be at most {PASSWORD_MAX_LENGTH} characters long"
+    if new == current:
+        return "must differ from the current password"
+    if not new.strip():
+        return "must not be blank"
+    return None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import cases as case_store
 from accord.store import custody as store
+from accord.store import orgs as org_store
 from accord.store import reports as report_store
 from accord.store import retention as retention_store
 
@@ -311,6 +312,7 @@ def rotate_key(node: Node) -> RotatedKey:
                     "custody-key",
                     new_id,
                     detail={"retired": old.verifier.key_id.hex(), "size": cp.size},
+                    org_id=org_store.operator_org_id(conn),
                 )
             ],
         )

@@ -1,12 +1,15 @@
-"""The running node: settings, database, clock, id factory, vocabularies, sealing and signing keys, key cache."""
+"""The running node: settings, database, clock, id factory, vocabularies, sealing and signing keys, key cache,
+sign-in rate limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from accord.clock import Clock, SystemClock
 from accord.ids import IdFactory, UlidFactory
 from accord.safeguards.apikeys import KeyVerifier
+from accord.safeguards.ratelimit import AddressLimiter
 from accord.safeguards.seal import Sealer, load_or_create_key
 from accord.safeguards.signing import SigningKeyFile
 from accord.settings import Settings
@@ -27,9 +30,14 @@ class Node:
     keys: KeyVerifier = field(default_factory=KeyVerifier)
     # the custody checkpoint signing key: its file is created on first use, not when the node opens
     signing: SigningKeyFile = field(init=False)
+    # sign-in attempts per client address: in memory, so that refusing a flood writes nothing
+    signin_limiter: AddressLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.signing = SigningKeyFile(self.settings.signing_key_file)
+        self.signin_limiter = AddressLimiter(
+            self.settings.signin_rate_limit, timedelta(seconds=self.settings.signin_rate_window_s)
+        )
 
     def close(self) -> None:
         self.db.dispose()

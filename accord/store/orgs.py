@@ -24,6 +24,7 @@ __all__ = [
     "insert_org",
     "list_credentials",
     "list_orgs",
+    "operator_org_id",
     "revoke_credential",
 ]
 
@@ -63,6 +64,13 @@ def list_orgs(conn: Connection, actor: Actor) -> list[Organisation]:
     if not actor.operator:
         q = q.where(organisations.c.id == actor.org_id)
     return [_org(r) for r in conn.execute(q)]
+
+
+def operator_org_id(conn: Connection) -> OrgId | None:
+    """The organisation that runs the node: node-level events (a custody key rotation) are its own, so its
+    auditors see them. None only before ``accord init``."""
+    row = conn.execute(select(organisations.c.id).where(organisations.c.operator.is_(True)).limit(1)).first()
+    return None if row is None else OrgId(row.id)
 
 
 def org_exists(conn: Connection, org_id: str) -> bool:

@@ -25,6 +25,9 @@ __all__ = [
     "list_people",
     "person_for_sign_in",
     "save_attempts",
+    "set_disabled",
+    "set_password",
+    "set_totp",
     "unlock",
 ]
 
@@ -39,6 +42,8 @@ class PersonRow:
     totp_sealed: bytes
     totp_last_step: int
     attempts: Attempts
+    disabled_at: datetime | None = None
+    must_change_password: bool = False
 
     def person(self, now: datetime) -> Person:
         return Person(
@@ -48,6 +53,8 @@ class PersonRow:
             roles=sorted(self.actor.roles),
             created_at=self.created_at,
             locked_until=self.attempts.locked_until if self.attempts.locked(now) else None,
+            disabled_at=self.disabled_at,
+            must_change_password=self.must_change_password,
         )
 
 
@@ -88,6 +95,8 @@ def _row(row: Any) -> PersonRow:
         totp_sealed=bytes(row.totp_sealed),
         totp_last_step=row.totp_last_step,
         attempts=Attempts(row.failures, row.failures_since, row.locked_until, row.refused_while_locked),
+        disabled_at=row.disabled_at,
+        must_change_password=bool(row.must_change_password),
     )
 
 
@@ -137,8 +146,13 @@ def list_people(conn: Connection, actor: Actor) -> list[PersonRow]:
     return [_row(r) for r in conn.execute(q)]
 
 
-def get_person(conn: Connection, actor: Actor, actor_id: str) -> PersonRow:
-    row = conn.execute(_query().where(people.c.actor_id == actor_id, people.c.org_id == actor.org_id)).first()
+def get_person(conn: Connection, actor: Actor, actor_id: str, *, lock: bool = False) -> PersonRow:
+    """One of the organisation's people (another organisation's reads as missing); ``lock`` as in
+    ``person_for_sign_in``."""
+    q = _query().where(people.c.actor_id == actor_id, people.c.org_id == actor.org_id)
+    if lock:
+        q = q.with_for_update(of=people)
+    row = conn.execute(q).first()
     if row is None:
         raise NotFound(f"no person {actor_id}")
     return _row(row)
@@ -154,3 +168,21 @@ def unlock(conn: Connection, actor: Actor, actor_id: str) -> PersonRow:
         .values(failures=0, failures_since=None, locked_until=None, refused_while_locked=0)
     )
     return before
+
+
+def set_disabled(conn: Connection, actor_id: str, at: datetime | None) -> None:
+    """Disable (``at``) or enable (None) a person whose row the caller has read in its scope."""
+    conn.execute(update(people).where(people.c.actor_id == actor_id).values(disabled_at=at))
+
+
+def set_password(conn: Connection, actor_id: str, password_hash: str, *, must_change: bool) -> None:
+    conn.execute(
+        update(people)
+        .where(people.c.actor_id == actor_id)
+        .values(password_hash=password_hash, must_change_password=must_change)
+    )
+
+
+def set_totp(conn: Connection, actor_id: str, totp_sealed: bytes) -> None:
+    """A new TOTP secret. The last accepted step stays: steps only move forward, whatever the secret."""
+    conn.execute(update(people).where(people.c.actor_id == actor_id).values(totp_sealed=totp_sealed))

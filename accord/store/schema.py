@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -371,6 +372,10 @@ people = Table(
     Column("locked_until", UtcDateTime),
     Column("refused_while_locked", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # set while an admin has disabled the person: no sign-in, and their sessions were ended then
+    Column("disabled_at", UtcDateTime),
+    # after an admin's reset: the person's sessions do nothing but change the password (docs/sign-in.md)
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
 )
 
 sessions = Table(

@@ -12,9 +12,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accord.model.organisation import Actor
 from accord.store.orgs import actor_of
-from accord.store.schema import actors, auth_failure_windows, organisations, sessions
+from accord.store.schema import actors, auth_failure_windows, organisations, people, sessions
 
-__all__ = ["SessionRow", "count_failure", "end_session", "insert_session", "session_for_auth", "touch"]
+__all__ = [
+    "SessionRow",
+    "count_failure",
+    "end_session",
+    "end_sessions_of",
+    "insert_session",
+    "session_for_auth",
+    "touch",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,8 @@ class SessionRow:
     last_seen_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+    disabled: bool = False
+    must_change_password: bool = False
 
 
 def insert_session(
@@ -58,16 +68,28 @@ def session_for_auth(conn: Connection, token_hash: str) -> SessionRow | None:
             actors.c.kind,
             actors.c.roles,
             organisations.c.operator,
+            people.c.disabled_at,
+            people.c.must_change_password,
         )
         .join(actors, actors.c.id == sessions.c.actor_id)
         .join(organisations, organisations.c.id == sessions.c.org_id)
+        .join(people, people.c.actor_id == sessions.c.actor_id)
         .where(sessions.c.token_hash == token_hash)
     )
     row: Any = conn.execute(q).first()
     if row is None:
         return None
     actor = actor_of(row, row.actor_id)
-    return SessionRow(row.id, actor, row.created_at, row.last_seen_at, row.expires_at, row.ended_at)
+    return SessionRow(
+        row.id,
+        actor,
+        row.created_at,
+        row.last_seen_at,
+        row.expires_at,
+        row.ended_at,
+        disabled=row.disabled_at is not None,
+        must_change_password=bool(row.must_change_password),
+    )
 
 
 def touch(conn: Connection, session_id: str, at: datetime) -> None:
@@ -84,6 +106,14 @@ def end_session(conn: Connection, session_id: str, at: datetime, reason: str) ->
         .values(ended_at=at, end_reason=reason)
     )
     return bool(result.rowcount == 1)
+
+
+def end_sessions_of(conn: Connection, actor_id: str, at: datetime, reason: str, keep: str | None = None) -> int:
+    """End every live session of a person (but ``keep``, the one asking); returns how many ended."""
+    q = update(sessions).where(sessions.c.actor_id == actor_id, sessions.c.ended_at.is_(None))
+    if keep is not None:
+        q = q.where(sessions.c.id != keep)
+    return int(conn.execute(q.values(ended_at=at, end_reason=reason)).rowcount)
 
 
 def count_failure(conn: Connection, scope: str, now: datetime, window: timedelta) -> tuple[bool, int]:

@@ -80,6 +80,11 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/people"): Action.credential_manage,
     ("POST", "/v1/people"): Action.credential_manage,
     ("POST", "/v1/people/{actor_id}/unlock"): Action.credential_manage,
+    ("POST", "/v1/people/{actor_id}/disable"): Action.credential_manage,
+    ("POST", "/v1/people/{actor_id}/enable"): Action.credential_manage,
+    ("POST", "/v1/people/{actor_id}/password-reset"): Action.credential_manage,
+    ("POST", "/v1/people/{actor_id}/totp-reset"): Action.credential_manage,
+    ("POST", "/v1/sessions/current/password"): None,
     ("GET", "/v1/audit/export"): Action.audit_export,
     ("POST", "/v1/custodians"): Action.custodian_manage,
     ("GET", "/v1/custodians"): Action.custodian_read,
@@ -138,6 +143,7 @@ class Org:
     people: dict[Role, Enrolled] = field(default_factory=dict)
     sessions: dict[Role, str] = field(default_factory=dict)
     session_ids: list[str] = field(default_factory=list)
+    spare_person: str = ""  # A's person that the people routes' controls disable, reset and unlock
     seal: SealFixtures | None = None
     agreements: list[str] = field(default_factory=list)  # named in retention rules' bodies
 
@@ -462,7 +468,7 @@ class Sweep:
             "org": a.id,
             "job": a.jobs[0],
             "leaf": a.leaves[0],
-            "act": a.people[Role.analyst].actor_id,
+            "act": a.spare_person,
             "wrt": a.seal.warrants[0],
             "unr": a.seal.requests[0],
             "cus": a.seal.custodians[-1],
@@ -507,6 +513,11 @@ class Sweep:
             return
         if key == ("DELETE", "/v1/sessions/current"):
             # With a key there is no session to end; with a session, run() signs in a spare one to end.
+            yield Call({}, "none", expect={"key": 404, "session": 204})
+            return
+        if key == ("POST", "/v1/sessions/current/password"):
+            # A person changes their own password: with a key there is none to change; run() builds the body
+            # for the session's own person, whose password then changes.
             yield Call({}, "none", expect={"key": 404, "session": 204})
             return
         if key == ("POST", "/v1/cases/{case_id}/reports"):
@@ -684,9 +695,18 @@ class Sweep:
             spare = sign_in_body(self.world, self.a.people[role], clock_step=True)
             token = ok(self.client.post("/v1/sessions", json=spare), 201)["token"]
         headers = {**auth(token), **call.headers}
+        body = call.json
+        changing = (ep.method, ep.path) == ("POST", "/v1/sessions/current/password")
+        if changing:
+            person = self.a.people[role]
+            factors = sign_in_body(self.world, person, clock_step=True)
+            new = f"{person.password}-changed"
+            body = {"current_password": person.password, "totp": factors["totp"], "new_password": new}
         r = self.client.request(
-            ep.method, path, headers=headers, params=call.query or None, json=call.json, content=call.content
+            ep.method, path, headers=headers, params=call.query or None, json=body, content=call.content
         )
+        if changing and r.status_code == 204:
+            person.password = new
         self.calls[(ep.method, ep.path)] += 1
         self.targets[call.target] += 1
         self.by_cred[cred] += 1
@@ -802,6 +822,9 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
         201,
     )
     a.key_ids.append(spare["credential"]["id"])
+    # A's spare person, whom the controls of the people routes disable, enable, reset and unlock.
+    a.spare_person = enrol(client, a.tokens[Role.admin], ["analyst"], name="spare person").actor_id
+    a.actor_ids.append(a.spare_person)
     operator = ok(client.get("/v1/organisations", headers=auth(world.operator_token)))
     operator_org = next(o["id"] for o in operator if o["operator"])
 

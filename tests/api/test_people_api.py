@@ -32,8 +32,10 @@ def test_enrolment_shows_the_credentials_once(client: TestClient, world: World, 
         "roles": ["analyst", "investigator"],
         "created_at": "2026-11-25T12:00:00Z",
         "locked_until": None,
+        "disabled_at": None,
+        "must_change_password": False,
     }
-    assert "password" not in str(listed) and who.secret not in str(listed)
+    assert "password" not in listed and who.password not in str(listed) and who.secret not in str(listed)
     with world.node.db.read() as conn:
         actor = conn.execute(sa.select(actors).where(actors.c.id == who.actor_id)).one()
         row = conn.execute(sa.select(people).where(people.c.actor_id == who.actor_id)).one()

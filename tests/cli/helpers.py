@@ -15,8 +15,8 @@ from accord.cli.main import app
 TOKEN = re.compile(r"accord_key_[0-9A-Z]+_[A-Za-z0-9_-]+")
 
 
-def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+def run(args: list[str], env: dict[str, str] | None = None, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, args, env=env, input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

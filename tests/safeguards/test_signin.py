@@ -11,10 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.safeguards.signin import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
     Attempts,
     SignInPolicy,
     is_session_token,
     new_password,
+    new_password_problem,
     new_session_token,
     token_digest,
 )
@@ -122,3 +125,23 @@ def test_never_more_than_max_failures_unlocked_within_a_window(gaps: list[int]) 
         if locked:
             recent = []
         assert len(recent) <= POLICY.max_failures
+
+
+@pytest.mark.parametrize(
+    "new, problem",
+    [
+        ("x" * (PASSWORD_MIN_LENGTH - 1), "at least 12"),
+        ("current-password-1", "differ"),
+        (" " * 20, "blank"),
+        ("y" * (PASSWORD_MAX_LENGTH + 1), "at most 1024"),
+        ("x" * PASSWORD_MIN_LENGTH, None),
+        ("correct horse battery", None),
+    ],
+)
+def test_new_password_rules(new: str, problem: str | None) -> None:
+    found = new_password_problem(new, "current-password-1")
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_a_generated_password_meets_the_rules() -> None:
+    assert new_password_problem(new_password(), "") is None

@@ -291,6 +291,10 @@ def test_rotation_keeps_old_checkpoints_verifiable(world: World, clock: FixedClo
     with node.db.read() as conn:
         events = [e for e in audit_store.iterate(conn) if e["action"] == "custody.rotate-key"]
     assert len(events) == 1 and events[0]["detail"]["retired"] == rotated.old.key_id.hex()
+    # a node-level event: the operator organisation's, so its auditors see it and no other organisation's do
+    operator = world.actor(world.operator_token)
+    assert operator.operator and events[0]["org_id"] == operator.org_id
+    assert a.org_id != operator.org_id
 
 
 def test_a_retired_or_unknown_key_file_is_refused(world: World) -> None:

@@ -1,4 +1,5 @@
-"""/v1/people: an organisation admin enrols the people who sign in, and can release a lockout early."""
+"""/v1/people: an organisation admin enrols the people who sign in, releases a lockout early, disables and
+enables them, and resets a lost password or authenticator."""
 
 from __future__ import annotations
 
@@ -35,3 +36,40 @@ def enrol_person(
 @router.post("/{actor_id}/unlock", response_model=Person)
 def unlock_person(actor_id: str, actor: CurrentActor, node: NodeDep, rid: RequestId) -> Person:
     return service.unlock(node, actor, actor_id, rid)
+
+
+@router.post("/{actor_id}/disable", response_model=Person)
+def disable_person(actor_id: str, actor: CurrentActor, node: NodeDep, rid: RequestId) -> Person:
+    """The person can no longer sign in, and every session of theirs ends now. Not on yourself."""
+    return service.disable(node, actor, actor_id, rid)
+
+
+@router.post("/{actor_id}/enable", response_model=Person)
+def enable_person(actor_id: str, actor: CurrentActor, node: NodeDep, rid: RequestId) -> Person:
+    return service.enable(node, actor, actor_id, rid)
+
+
+class ResetPassword(BaseModel):
+    person: Person
+    password: str = Field(description="the new initial password, shown this once; to be changed at next sign-in")
+
+
+@router.post("/{actor_id}/password-reset", response_model=ResetPassword)
+def reset_password(
+    actor_id: str, response: Response, actor: CurrentActor, node: NodeDep, rid: RequestId
+) -> ResetPassword:
+    reset = service.reset_password(node, actor, actor_id, rid)
+    response.headers["Cache-Control"] = "no-store"
+    return ResetPassword(person=reset.person, password=reset.password)
+
+
+class ResetTotp(BaseModel):
+    person: Person
+    totp_uri: str = Field(description="otpauth:// URI for the person's new authenticator, shown this once")
+
+
+@router.post("/{actor_id}/totp-reset", response_model=ResetTotp)
+def reset_totp(actor_id: str, response: Response, actor: CurrentActor, node: NodeDep, rid: RequestId) -> ResetTotp:
+    reset = service.reset_totp(node, actor, actor_id, rid)
+    response.headers["Cache-Control"] = "no-store"
+    return ResetTotp(person=reset.person, totp_uri=reset.totp_uri)
