@@ -43,6 +43,7 @@ class FlatReport(NamedTuple):
     media: str  # JSON text
     sealed_payload: bytes | None
     sealed_fields: str  # JSON text of the sealed fields' pointers
+    sealed_count: int  # how many there are
     digest: str
     identifier_keys: tuple[str, ...]  # the public subjects' identifiers, to link by
     media_keys: tuple[str, ...]  # md5:/sha256:/pdq: keys of the media, distinct
@@ -67,6 +68,7 @@ def flatten(p: Prepared) -> FlatReport:
         _MEDIA.dump_json(media, exclude_none=True).decode(),
         p.sealed_payload,
         _STRINGS.dump_json(p.sealed_pointers).decode(),
+        len(p.sealed_pointers),
         p.digest,
         tuple(p.identifier_keys),
         tuple(dict.fromkeys(k for m in media for k in m.keys)) if media else (),

@@ -79,3 +79,8 @@ class Report(Outbound):
     media: list[Media]
     sealed: list[str] = Field(description="JSON pointers of the fields held sealed")
     digest: str = Field(description="SHA-256 of the canonical submission")
+
+    @property
+    def sealed_count(self) -> int:
+        """How many fields are held sealed (what the report's "received" custody leaf records)."""
+        return len(self.sealed)

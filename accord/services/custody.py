@@ -122,10 +122,14 @@ class Received(Protocol):
     def digest(self) -> str: ...
     @property
     def source(self) -> str: ...
+    @property
+    def sealed_count(self) -> int: ...
 
 
 def received_entry(report: Received) -> CustodyEntry:
-    """The "received" leaf of a stored report: who submitted it, when it was stored, its content digest."""
+    """The "received" leaf of a stored report: who submitted it, when it was stored, its content digest,
+    and how many of its fields were sealed on receipt (intake seals them before anything is stored, so
+    the sealing is part of the receipt, not an action of its own: a "sealed" leaf is for sealing later)."""
     return CustodyEntry(
         action=CustodyAction.RECEIVED,
         actor_id=report.submitted_by,
@@ -134,7 +138,9 @@ def received_entry(report: Received) -> CustodyEntry:
         object_type="report",
         object_id=report.id,
         digest=report.digest,
-        detail={"source": report.source},
+        detail={"source": report.source, "sealed_fields": report.sealed_count}
+        if report.sealed_count
+        else {"source": report.source},
     )
 
 

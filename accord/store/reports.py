@@ -66,6 +66,10 @@ class NewReport(NamedTuple):
     def urgent(self) -> bool:
         return self.flat.urgent
 
+    @property
+    def sealed_count(self) -> int:
+        return self.flat.sealed_count
+
 
 @dataclass(frozen=True)
 class ReportFilter:

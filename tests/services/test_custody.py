@@ -57,6 +57,29 @@ def test_received_entries_describe_the_stored_report(world: World) -> None:
     assert parse_leaf(view.leaf) == e and view.document()["object_id"] == r.id
 
 
+def test_a_report_sealed_on_receipt_says_how_many_fields_in_its_received_leaf(world: World) -> None:
+    """Intake seals the narrative and victims before storing anything: the receipt records the sealing
+    (a count, never the values or the pointers' content)."""
+    a = analyst(world)
+    body = report_json("sealed-1")
+    body["narrative"] = "category code NARR-1"
+    body["subjects"].append({"role": "victim", "identifiers": [{"kind": "email", "value": "v1@example.org"}]})  # type: ignore[attr-defined]
+    r = reports.submit(world.node, a, parse_obj(ReportIn, body)).report
+    assert r.sealed_count == 2
+    (leaf,) = [parse_leaf(custody.entry(world.node, a, s).leaf) for s in range(custody_size(world.node))][-1:]
+    assert (leaf.action, leaf.object_id, dict(leaf.detail)) == (
+        CustodyAction.RECEIVED,
+        r.id,
+        {"source": "platform", "sealed_fields": 2},
+    )
+    assert "NARR-1" not in leaf.leaf_bytes().decode() and "v1@example.org" not in leaf.leaf_bytes().decode()
+
+
+def custody_size(node: Node) -> int:
+    with node.db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(custody_leaves)).scalar_one())
+
+
 def test_the_log_is_named_once_and_names_no_organisation(node: Node) -> None:
     migrate.upgrade(node.db)  # no organisation at all yet: the log can still be named and signed
     name = custody.origin(node)
