@@ -4,9 +4,11 @@ Why: a STIX bundle or a CASE graph costs more to read (parse, spill, assemble re
 and both are Python under one GIL; on two cores a helper process reading batch N+1 while this one
 stores batch N takes the slower of the two instead of their sum. The helper opens the file itself
 (from its path: a file object cannot cross a process), reads it with the same importer and options,
-and sends items in batches over a pipe, one batch ahead. A fault of the whole file is sent back and
-raised here as the same ``AccordError``. The helper never touches the database and exits when the pipe
-closes, also when this process is killed.
+prepares what it read (vocabulary checks, sealing split, flattening: ``accord.intake.lines``) and sends
+the prepared batches over a pipe, one batch ahead. Why prepared and not the items: pickling the
+parsed models cost the writer as much as preparing them; a flat record costs a seventh of that. A
+fault of the whole file is sent back and raised here as the same ``AccordError``. The helper never
+touches the database and exits when the pipe closes, also when this process is killed.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from pathlib import Path
 
 from accord.errors import AccordError
 from accord.intake.formats import ImportOptions, Item
+from accord.intake.lines import Chunk, prepare_items
 from accord.intake.source import open_input
+from accord.vocab import Vocabularies
 
 __all__ = ["read_in_helper"]
 
-_BATCH = 500
 
-
-def _worker(conn: Connection, path: Path, importer: str, options: ImportOptions, limit: int) -> None:
+def _worker(
+    conn: Connection, path: Path, importer: str, options: ImportOptions, limit: int, vocab: Vocabularies, size: int
+) -> None:
     from accord import plugins  # the helper loads the same plugins as its parent
 
     try:
@@ -33,10 +37,10 @@ def _worker(conn: Connection, path: Path, importer: str, options: ImportOptions,
             batch: list[Item] = []
             for item in plugins.importer(importer).read(open_input(raw, options.name, limit), options):
                 batch.append(item)
-                if len(batch) >= _BATCH:
-                    conn.send(("items", batch, raw.tell()))
+                if len(batch) >= size:
+                    conn.send(("chunk", prepare_items(batch, vocab), raw.tell()))
                     batch = []
-            conn.send(("items", batch, raw.tell()))
+            conn.send(("chunk", prepare_items(batch, vocab), raw.tell()))
         conn.send(("done", None, 0))
     except AccordError as exc:
         conn.send(("error", exc, 0))
@@ -45,14 +49,22 @@ def _worker(conn: Connection, path: Path, importer: str, options: ImportOptions,
 
 
 def read_in_helper(
-    path: Path, importer: str, options: ImportOptions, limit: int, on_position: Callable[[int], None] | None = None
-) -> Iterator[Item]:
-    """The items the named importer reads from the file at ``path`` (opened as ``open_input`` does,
-    at most ``limit`` bytes unpacked), read by a helper process. ``on_position`` gets how far into the
-    file the helper has read, after each batch (for progress)."""
+    path: Path,
+    importer: str,
+    options: ImportOptions,
+    limit: int,
+    vocab: Vocabularies,
+    size: int,
+    on_position: Callable[[int], None] | None = None,
+) -> Iterator[Chunk]:
+    """What the named importer reads from the file at ``path`` (opened as ``open_input`` does, at most
+    ``limit`` bytes unpacked), read and prepared by a helper process in batches of ``size`` items.
+    ``on_position`` gets how far into the file the helper has read, after each batch (for progress)."""
     ctx = get_context("spawn")  # not fork: the caller may hold threads (progress bar) and sockets
     here, there = ctx.Pipe(duplex=False)
-    helper = ctx.Process(target=_worker, args=(there, path, importer, options, limit), name="accord-read", daemon=True)
+    helper = ctx.Process(
+        target=_worker, args=(there, path, importer, options, limit, vocab, size), name="accord-read", daemon=True
+    )
     helper.start()
     there.close()
     try:
@@ -69,7 +81,7 @@ def read_in_helper(
                 return
             if on_position is not None:
                 on_position(position)
-            yield from payload
+            yield payload
     finally:
         here.close()
         helper.join(timeout=10)

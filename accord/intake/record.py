@@ -70,6 +70,6 @@ def flatten(p: Prepared) -> FlatReport:
         _STRINGS.dump_json(p.sealed_pointers).decode(),
         len(p.sealed_pointers),
         p.digest,
-        tuple(p.identifier_keys),
+        tuple(sorted(p.identifier_keys)),  # sorted: a set's order differs from process to process
         tuple(dict.fromkeys(k for m in media for k in m.keys)) if media else (),
     )

@@ -114,8 +114,13 @@ def import_stream(
         def follow(position: int) -> None:
             raw.seek(position)
 
-        items = read_in_helper(path, importer.name, options, node.settings.max_import_bytes, on_position=follow)
+        size = batch_size or node.settings.bulk_batch_size
+        limit = node.settings.max_import_bytes
+        chunks = read_in_helper(path, importer.name, options, limit, node.vocab, size, on_position=follow)
+        result = reports.ingest_chunks(node, actor, chunks, request_id=request_id, on_batch=on_batch)
     else:
         items = importer.read(stream, options)
-    result = reports.ingest_items(node, actor, items, request_id=request_id, batch_size=batch_size, on_batch=on_batch)
+        result = reports.ingest_items(
+            node, actor, items, request_id=request_id, batch_size=batch_size, on_batch=on_batch
+        )
     return ImportOutcome(importer.name, result)

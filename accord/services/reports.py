@@ -37,6 +37,7 @@ __all__ = [
     "Rejection",
     "Submission",
     "get",
+    "ingest_chunks",
     "ingest_items",
     "ingest_lines",
     "list_page",
@@ -185,6 +186,20 @@ def ingest_items(
     authorize(node, actor, Action.report_create, request_id)
     size = batch_size or node.settings.bulk_batch_size
     chunks = (prepare_items(batch, node.vocab) for batch in batched(items, size))
+    return _ingest_chunks(node, actor, chunks, request_id, on_batch)
+
+
+def ingest_chunks(
+    node: Node,
+    actor: Actor,
+    chunks: Iterable[Chunk],
+    *,
+    request_id: str | None = None,
+    on_batch: Callable[[BulkResult], None] | None = None,
+) -> BulkResult:
+    """Bulk intake of batches already prepared (by a helper process that read and prepared them), with
+    the same guarantees as ``ingest_lines``: one transaction per batch."""
+    authorize(node, actor, Action.report_create, request_id)
     return _ingest_chunks(node, actor, chunks, request_id, on_batch)
 
 
