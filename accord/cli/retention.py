@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -11,11 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
 from accord.model.retention import MAX_DAYS, RetentionRules
 from accord.services import retention
-from accord.services.node import Node, open_node
-from accord.settings import Settings
 
 __all__ = ["retention_app"]
 
@@ -23,17 +20,6 @@ retention_app = typer.Typer(no_args_is_help=True, help="Retention rules and the 
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
-
-
-@contextmanager
-def _node(ctx: typer.Context) -> Iterator[Node]:
-    settings: Settings = ctx.find_root().obj
-    with reporting():
-        node = open_node(settings)
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 def _print(view: RetentionRules) -> None:
@@ -58,7 +44,7 @@ AgreementOption = Annotated[str | None, typer.Option("--agreement", help="only r
 @retention_app.command("rules")
 def rules(ctx: typer.Context, org: OrgOption) -> None:
     """Show an organisation's rules and the caps of the agreements it is party to."""
-    with _node(ctx) as node, reporting():
+    with command_node(ctx) as node, reporting():
         _print(retention.rules_local(node, org))
 
 
@@ -71,7 +57,7 @@ def set_rule(
     agreement: AgreementOption = None,
 ) -> None:
     """Set one rule (replacing the rule of the same category and agreement); the others stay."""
-    with _node(ctx) as node:
+    with command_node(ctx) as node:
         if category not in node.vocab.retention:
             known = ", ".join(node.vocab.retention.codes())
             raise fail(f"--category: unknown retention category {category!r} (known: {known})")
@@ -82,7 +68,7 @@ def set_rule(
 @retention_app.command("unset")
 def unset_rule(ctx: typer.Context, org: OrgOption, category: CategoryOption, agreement: AgreementOption = None) -> None:
     """Remove one rule."""
-    with _node(ctx) as node, reporting():
+    with command_node(ctx) as node, reporting():
         _print(retention.unset_rule_local(node, org, category, agreement))
 
 
@@ -101,7 +87,7 @@ def run(
         console=err,
         disable=dry_run or not err.is_terminal,
     )
-    with _node(ctx) as node, reporting(), bar:
+    with command_node(ctx) as node, reporting(), bar:
         task = bar.add_task("purging", total=None)
         result = retention.run(
             node,

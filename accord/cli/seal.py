@@ -4,22 +4,19 @@ the operator's escalation of overdue emergency reviews."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from accord.cli.context import command_node, root_settings
 from accord.cli.exit import fail, reporting
 from accord.errors import Invalid
 from accord.model.custodian import CustodianId
 from accord.model.unseal import ApprovalIn
 from accord.safeguards import approvals, shamir
 from accord.services import admin, unsealing
-from accord.services.node import Node, open_node
-from accord.settings import Settings
 
 __all__ = ["seal_app"]
 
@@ -27,23 +24,6 @@ seal_app = typer.Typer(no_args_is_help=True, help="The sealing key, custodians' 
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    parent = ctx.find_root()
-    settings: Settings = parent.obj
-    return settings
-
-
-@contextmanager
-def _node(ctx: typer.Context) -> Iterator[Node]:
-    """The node for one command, its connections closed when the command ends."""
-    with reporting():
-        node = open_node(_settings(ctx))
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -67,7 +47,7 @@ def split(
 
     Hand each file to one custodian and delete it here. The fingerprint printed identifies the key:
     record it, and compare it when the key is restored."""
-    key_file = _settings(ctx).seal_key_file
+    key_file = root_settings(ctx).seal_key_file
     if not key_file.is_file():
         raise fail(f"{key_file}: no sealing key here (a node creates it on first start)")
     key = key_file.read_bytes()
@@ -109,7 +89,7 @@ def join(
     fp = shamir.fingerprint(key)
     if expect_fingerprint is not None and expect_fingerprint.strip().lower() != fp:
         raise fail(f"the restored key has fingerprint {fp}, not {expect_fingerprint}: a share is wrong")
-    target = out_file or _settings(ctx).seal_key_file
+    target = out_file or root_settings(ctx).seal_key_file
     if target.exists():
         if target.read_bytes() == key:
             out.print(f"{target} already holds this key (fingerprint {fp})")
@@ -143,7 +123,7 @@ def approve(
         raise fail(f"{signing_key}: no such file")
     with reporting(str(signing_key)):
         private = approvals.load_signing_key(signing_key.read_bytes())
-    with _node(ctx) as node, reporting():
+    with command_node(ctx) as node, reporting():
         actor = admin.authenticate(node, key)
         req = unsealing.get(node, actor, request)
         if req.warrant_id is None:
@@ -173,7 +153,7 @@ def approve(
 def overdue(ctx: typer.Context) -> None:
     """List emergency disclosures whose custodian review is overdue, escalating each the first time
     (an audit event and an error log line). Exit 1 when there is any: run it from cron."""
-    with _node(ctx) as node, reporting():
+    with command_node(ctx) as node, reporting():
         late = unsealing.escalate_overdue(node)
     for r in late:
         assert r.review is not None
