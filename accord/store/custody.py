@@ -37,6 +37,7 @@ from accord.store.schema import (
     custody_nodes,
     custody_tree,
 )
+from accord.store.types import sqlite_text
 
 __all__ = [
     "CheckpointRow",
@@ -167,7 +168,7 @@ def append(conn: Connection, entries: Sequence[CustodyEntry]) -> list[int]:
         data = e.leaf_bytes()
         h = leaf_hash(data)
         # SQLite keeps times as text; this is the exact text SQLAlchemy's DateTime writes (and reads back)
-        at = e.at.isoformat(sep=" ", timespec="microseconds")[:-6] if sqlite else e.at
+        at = sqlite_text(e.at) if sqlite else e.at
         leaves.append((seq, data, h, e.org_id, e.object_type, e.object_id, e.action.value, at))
         nodes.extend((n.level, n.index, n.hash) for n in frontier.append(h)[1:])
     _insert(conn, custody_leaves, _LEAF_COLUMNS, leaves)

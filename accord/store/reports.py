@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Text, cast, insert, select, text
@@ -22,6 +22,7 @@ from accord.store import observables, retention
 from accord.store.bulk import insert_tuples
 from accord.store.errors import DuplicateKey
 from accord.store.schema import idempotency_keys, reports
+from accord.store.types import sqlite_text
 
 __all__ = [
     "NewReport",
@@ -129,11 +130,6 @@ _COLUMNS = (
 _SQLITE_INSERT = f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
-def _sqlite_time(at: datetime) -> str:
-    """The text SQLAlchemy's DateTime stores on SQLite for an aware time (``UtcDateTime`` converts to UTC)."""
-    return at.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")[:-6]
-
-
 def insert_many(conn: Connection, items: Sequence[NewReport]) -> None:
     """Store the reports and link them to their identifiers' and media's records, in the caller's
     transaction. The JSON columns arrive as text and go to the driver as they are (on PostgreSQL, COPY
@@ -168,7 +164,7 @@ def insert_many(conn: Connection, items: Sequence[NewReport]) -> None:
         raw = conn.connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)
         try:
-            raw.executemany(_SQLITE_INSERT, [(*r[:5], _sqlite_time(r[5]), _sqlite_time(r[6]), *r[7:]) for r in rows])
+            raw.executemany(_SQLITE_INSERT, [(*r[:5], sqlite_text(r[5]), sqlite_text(r[6]), *r[7:]) for r in rows])
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
     else:

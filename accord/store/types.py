@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime"]
+__all__ = ["UtcDateTime", "sqlite_text"]
+
+
+def sqlite_text(at: datetime) -> str:
+    """The text ``UtcDateTime`` stores on SQLite for an aware time, for writers that hand rows to the
+    driver directly (bulk intake, custody appends) and must store exactly what the Core would."""
+    return at.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")[:-6]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
