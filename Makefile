@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 .PHONY: install demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+# setup.py and the C source too: an edited .c rebuilds the PDQ index's extension
+$(STAMP): pyproject.toml setup.py accord/signals/_pdq_index.c
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
@@ -38,4 +39,4 @@ bench: install
 	$(PY) bench/intake.py
 
 clean:
-	rm -rf $(VENV) accord-demo accord-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) accord-demo accord-data .pytest_cache .mypy_cache .ruff_cache build accord/signals/_pdq_index*.so

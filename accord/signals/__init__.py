@@ -1,0 +1,3 @@
+"""Media and URL signals: hashing, match indexes and banks."""
+
+__all__: list[str] = []
