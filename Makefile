@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 .PHONY: install demo test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
+	bash scripts/ensure-ffmpeg-dev.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
