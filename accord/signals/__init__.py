@@ -1,3 +1,3 @@
-"""Media and URL signals: hashing, match indexes and banks."""
+"""Signals: hashing media and URLs, hash banks, the match index and its thresholds."""
 
 __all__: list[str] = []
