@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from accord.cli import files
+from accord.cli.analyze import analyze_app
 from accord.cli.calibrate import calibrate
 from accord.cli.exit import fail, reporting
 from accord.cli.person import person_app
@@ -37,6 +38,7 @@ app.add_typer(seal_app, name="seal")
 app.add_typer(retention_app, name="retention")
 # temporary top-level home; to move under `accord bank calibrate` with the bank commands
 app.command("calibrate")(calibrate)
+app.add_typer(analyze_app, name="analyze")
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)

@@ -1,0 +1,9 @@
+"""Network analytics: the graphs behind the reports, and where to act on them (DESIGN section 2, ``graph/``).
+
+So far: reading plain edge lists, scoring a removal order (``dismantling``) and finding the key players
+whose removal breaks a network fastest (``baselines``, ``reinsertion``, ``keyplayers``).
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
