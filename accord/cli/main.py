@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from accord.cli import files
+from accord.cli.bank import bank_app, match_command
 from accord.cli.exit import fail, reporting
 from accord.cli.person import person_app
 from accord.cli.retention import retention_app
@@ -34,6 +35,8 @@ app.add_typer(custody_app, name="custody")
 app.add_typer(person_app, name="person")
 app.add_typer(seal_app, name="seal")
 app.add_typer(retention_app, name="retention")
+app.add_typer(bank_app, name="bank")
+app.command("match")(match_command)
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
