@@ -45,6 +45,11 @@ class Settings:
     retention_interval_s: int = 3600
     # reports purged per transaction: a crash leaves whole batches only
     retention_batch_size: int = 500
+    # the Hamming distance (of 256 bits) a new PDQ bank matches within unless it sets its own (docs/matching.md)
+    pdq_threshold: int = 31
+    # a bank's PDQ index is written under data_dir/indexes after this many changes since the last snapshot,
+    # so a restarted node loads it and catches up instead of rebuilding
+    index_snapshot_changes: int = 10_000
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -63,6 +68,10 @@ class Settings:
             raise ValueError("ACCORD_RETENTION_INTERVAL_SECONDS must be 0 (off) or more")
         if self.retention_batch_size < 1:
             raise ValueError("ACCORD_RETENTION_BATCH_SIZE must be at least 1")
+        if not 0 <= self.pdq_threshold <= 256:
+            raise ValueError("ACCORD_PDQ_THRESHOLD must be between 0 and 256")
+        if self.index_snapshot_changes < 1:
+            raise ValueError("ACCORD_INDEX_SNAPSHOT_CHANGES must be at least 1")
 
     @classmethod
     def from_env(
@@ -92,4 +101,6 @@ class Settings:
             emergency_review_hours=int(env.get("ACCORD_EMERGENCY_REVIEW_HOURS", 48)),
             retention_interval_s=int(env.get("ACCORD_RETENTION_INTERVAL_SECONDS", 3600)),
             retention_batch_size=int(env.get("ACCORD_RETENTION_BATCH_SIZE", 500)),
+            pdq_threshold=int(env.get("ACCORD_PDQ_THRESHOLD", 31)),
+            index_snapshot_changes=int(env.get("ACCORD_INDEX_SNAPSHOT_CHANGES", 10_000)),
         )

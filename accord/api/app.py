@@ -10,7 +10,20 @@ from fastapi import FastAPI
 from accord import __version__
 from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
-from accord.api.routes import admin, audit, cases, custody, identifiers, media, meta, reports, retention, transfer
+from accord.api.routes import (
+    admin,
+    audit,
+    banks,
+    cases,
+    custody,
+    identifiers,
+    match,
+    media,
+    meta,
+    reports,
+    retention,
+    transfer,
+)
 from accord.api.routes.people import router as people_router
 from accord.api.routes.sealing import router as sealing_router
 from accord.api.routes.sessions import router as sessions_router
@@ -55,7 +68,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody, retention):
+    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody, retention, banks, match):
         app.include_router(module.router)
     app.include_router(sessions_router)
     app.include_router(people_router)

@@ -1,4 +1,4 @@
-"""``accord calibrate``: measure PDQ match rates on a benign image set and choose a bank threshold."""
+"""``accord bank calibrate``: measure PDQ match rates on a benign image set and choose a bank threshold."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from accord.cli import files
 from accord.cli.analyze import analyze_app
+from accord.cli.bank import bank_app, match_command
 from accord.cli.calibrate import calibrate
 from accord.cli.exit import fail, reporting
 from accord.cli.person import person_app
@@ -36,9 +37,10 @@ app.add_typer(custody_app, name="custody")
 app.add_typer(person_app, name="person")
 app.add_typer(seal_app, name="seal")
 app.add_typer(retention_app, name="retention")
-# temporary top-level home; to move under `accord bank calibrate` with the bank commands
-app.command("calibrate")(calibrate)
 app.add_typer(analyze_app, name="analyze")
+app.add_typer(bank_app, name="bank")
+bank_app.command("calibrate")(calibrate)
+app.command("match")(match_command)
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)

@@ -59,7 +59,10 @@ class Identifier(Inbound):
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_eid|igshid)$")
+# Parameters that say how a visitor arrived, never which page: dropped so that shared links compare equal.
+_TRACKING = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|_gl)$", re.I
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -133,8 +136,9 @@ def _payment(ident: Identifier) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def canonical_url(raw: str) -> str:
-    """Scheme and host in lower case, default port and fragment dropped, tracking parameters removed,
-    percent-encoding made uniform (RFC 3986 section 6.2.2). Query order is kept: it can carry meaning."""
+    """Scheme and host in lower case (IDNA for non-ASCII hosts), default port and fragment dropped, tracking
+    parameters removed, percent-encoding made uniform (RFC 3986 section 6.2.2) and dot segments resolved
+    (section 5.2.4). Query order is kept: it can carry meaning."""
     parts = urlsplit(raw.strip())
     if parts.scheme.lower() not in ("http", "https", "ftp") or not parts.hostname:
         raise ValueError(f"not an absolute http(s) or ftp URL: {raw!r}")
@@ -148,9 +152,29 @@ def canonical_url(raw: str) -> str:
     except (UnicodeError, ValueError):
         raise ValueError(f"bad host or port in URL: {raw!r}") from None
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    path = _normalise_escapes(parts.path or "/")
+    path = _normalise_escapes(_remove_dot_segments(parts.path or "/"))
     query = urlencode([(k, val) for k, val in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """``/a/./b/../c`` → ``/a/c`` (RFC 3986 section 5.2.4, for an absolute path); a ``..`` above the root
+    stays at the root."""
+    out: list[str] = []
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/" + "/".join(out)
 
 
 _ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import pluggy
 
 from accord.intake.formats import Exporter, Importer
+from accord.signals.signal_type import SignalType
 
-__all__ = ["FormatSpec", "hookimpl", "hookspec"]
+__all__ = ["FormatSpec", "SignalSpec", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("accord")
 hookimpl = pluggy.HookimplMarker("accord")
@@ -22,3 +23,9 @@ class FormatSpec:
     @hookspec
     def accord_exporters(self) -> Sequence[Exporter]:  # type: ignore[empty-body]
         """Exporters this plugin provides."""
+
+
+class SignalSpec:
+    @hookspec
+    def accord_signal_types(self) -> Sequence[type[SignalType]]:  # type: ignore[empty-body]
+        """Signal types this plugin provides (``accord.signals.signal_type.SignalType`` subclasses)."""

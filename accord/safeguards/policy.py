@@ -50,6 +50,13 @@ class Action(StrEnum):
     # as the node (``accord retention run`` and the server's background runner), not as an actor.
     retention_read = "retention.read"
     retention_manage = "retention.manage"
+    # Banks (docs/matching.md): reading a visible bank and its entries; creating and changing the
+    # organisation's own banks; matching hashes against every visible bank. match.run is apart from
+    # bank.read so that a deployment can grant hash checks without reading the lists. Submitters get
+    # neither: a submitting key reads nothing back (its reports are matched on intake all the same).
+    bank_read = "bank.read"
+    bank_manage = "bank.manage"
+    match_run = "match.run"
 
 
 _A = Action
@@ -70,6 +77,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,
+        _A.bank_read,
+        _A.bank_manage,
+        _A.match_run,
     },
     Role.investigator: _EVERYONE
     | {
@@ -84,6 +94,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,
+        _A.bank_read,
+        _A.match_run,
     },
     Role.supervisor: _EVERYONE
     | {
@@ -98,6 +110,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.org_read,
         _A.custody_entry_read,
         _A.custody_export,
+        _A.bank_read,
+        _A.bank_manage,
+        _A.match_run,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},

@@ -1,5 +1,5 @@
 """The running node: settings, database, clock, id factory, vocabularies, sealing and signing keys, key cache,
-sign-in rate limits."""
+sign-in rate limits, bank indexes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from accord.safeguards.apikeys import KeyVerifier
 from accord.safeguards.ratelimit import AddressLimiter
 from accord.safeguards.seal import Sealer, load_or_create_key
 from accord.safeguards.signing import SigningKeyFile
+from accord.services.indexes import BankIndexes
 from accord.settings import Settings
 from accord.store.db import Database
 from accord.vocab import Vocabularies, load
@@ -32,12 +33,15 @@ class Node:
     signing: SigningKeyFile = field(init=False)
     # sign-in attempts per client address: in memory, so that refusing a flood writes nothing
     signin_limiter: AddressLimiter = field(init=False)
+    # the PDQ index of each bank matched against, as of a bank version (docs/matching.md)
+    bank_indexes: BankIndexes = field(init=False)
 
     def __post_init__(self) -> None:
         self.signing = SigningKeyFile(self.settings.signing_key_file)
         self.signin_limiter = AddressLimiter(
             self.settings.signin_rate_limit, timedelta(seconds=self.settings.signin_rate_window_s)
         )
+        self.bank_indexes = BankIndexes(self.settings.data_dir / "indexes", self.settings.index_snapshot_changes)
 
     def close(self) -> None:
         self.db.dispose()

@@ -23,6 +23,7 @@ from accord.safeguards.policy import Action
 from accord.services import custody
 from accord.services.audit import authorize, draft
 from accord.services.custody import record_reports
+from accord.services.matching import match_intake
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import observables as observable_store
@@ -63,10 +64,13 @@ def _stamped(node: Node, actor: Actor, f: FlatReport) -> NewReport:
 
 def _store(node: Node, conn: Connection, actor: Actor, items: list[NewReport], request_id: str | None) -> None:
     """Insert new reports with their links, their "received" custody leaves and their audit events, in the
-    caller's transaction (custody before audit: the lock order of accord.services.custody)."""
+    caller's transaction (custody before audit: the lock order of accord.services.custody). Their media and
+    URLs are matched against the banks the organisation sees in the same transaction, the whole batch at
+    once (``accord.services.matching.match_intake``: one query when it sees no bank)."""
     store.insert_many(conn, items)
     custody.record_received(node, conn, items)
-    audit_store.append(conn, [_create_draft(node, actor, i, request_id) for i in items])
+    matched = match_intake(node, conn, actor, items, request_id)
+    audit_store.append(conn, [*(_create_draft(node, actor, i, request_id) for i in items), *matched])
 
 
 def _create_draft(node: Node, actor: Actor, r: NewReport, request_id: str | None) -> audit_store.AuditDraft:

@@ -513,3 +513,75 @@ report_purges = Table(
     Column("digest", String(64), nullable=False),
     Column("custody_seq", BigInteger, nullable=False),
 )
+
+
+# --- banks and matches (docs/matching.md) -----------------------------------------------------------
+
+__all__ += ["bank_entries", "banks", "matches"]
+
+# A bank's version goes up by one with every change to it or its entries, and each entry says in which
+# version it arrived and left: a matcher holding an index as of version v catches up by reading only the
+# entries added or removed after v, and a match records the version it was made against.
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("signal_type", String(20), nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("agreement_id", ID, ForeignKey("agreements.id")),
+    Column("threshold", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_by", ID),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("org_id", "name"),
+    # the banks an organisation sees through its agreements
+    Index(None, "agreement_id"),
+)
+
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    # numbered, not named: the PDQ index holds 64-bit ids next to the hashes
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False),
+    Column("signal_type", String(20), nullable=False),
+    Column("value", String(2100), nullable=False),
+    Column("added_by", ID),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("source", String(200)),
+    Column("added_in_version", Integer, nullable=False),
+    Column("removed_in_version", Integer),
+    Column("removed_at", UtcDateTime),
+    Column("retracted", Boolean, nullable=False, server_default=false()),
+    Column("retracted_reason", String(2000)),
+    # exact look-ups (md5, sha256, url) across the visible banks of one type
+    Index(None, "signal_type", "value"),
+    # a matcher's catch-up: what arrived or left after the version it holds
+    Index(None, "bank_id", "added_in_version"),
+    Index(None, "bank_id", "removed_in_version"),
+)
+
+# One row per (report key, bank entry) that matched at intake. org_id is the matched report's
+# organisation (the bank may be another's, seen through an agreement).
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    # not a foreign key: the match record outlives a report purged under retention, as case links do
+    Column("report_id", ID, nullable=False),
+    Column("key", String(2100), nullable=False),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False),
+    Column("entry_id", SERIAL, ForeignKey("bank_entries.id"), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("bank_version", Integer, nullable=False),
+    Column("matched_at", UtcDateTime, nullable=False),
+    Index(None, "org_id", "report_id"),
+    # a retraction finds every match its entry produced
+    Index(None, "entry_id"),
+    Index(None, "bank_id"),
+)

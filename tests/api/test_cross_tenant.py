@@ -102,6 +102,15 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/reports/{report_id}/flags"): Action.report_read,
     ("GET", "/v1/retention/rules"): Action.retention_read,
     ("PUT", "/v1/retention/rules"): Action.retention_manage,
+    ("POST", "/v1/banks"): Action.bank_manage,
+    ("GET", "/v1/banks"): Action.bank_read,
+    ("GET", "/v1/banks/{bank_id}"): Action.bank_read,
+    ("POST", "/v1/banks/{bank_id}/entries"): Action.bank_manage,
+    ("GET", "/v1/banks/{bank_id}/entries"): Action.bank_read,
+    ("DELETE", "/v1/banks/{bank_id}/entries/{entry_id}"): Action.bank_manage,
+    ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): Action.bank_manage,
+    ("GET", "/v1/banks/{bank_id}/export"): Action.bank_read,
+    ("POST", "/v1/match"): Action.match_run,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -116,8 +125,10 @@ PARAM_KIND = {
     "warrant_id": "wrt",
     "request_id": "unr",
     "custodian_id": "cus",
+    "bank_id": "bnk",
+    "entry_id": "ent",
 }
-KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr")
+KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent")
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
@@ -146,6 +157,8 @@ class Org:
     spare_person: str = ""  # A's person that the people routes' controls disable, reset and unlock
     seal: SealFixtures | None = None
     agreements: list[str] = field(default_factory=list)  # named in retention rules' bodies
+    banks: list[str] = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)  # bank entry numbers (numbers: not in ids())
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -158,6 +171,7 @@ class Org:
             *self.jobs,
             *self.session_ids,
             *self.agreements,
+            *self.banks,
             *sealing,
         }
 
@@ -175,6 +189,8 @@ class Org:
             "leaf": self.leaves,
             "act": [p.actor_id for p in self.people.values()],
             "agr": self.agreements,
+            "bnk": self.banks,
+            "ent": self.entries,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -297,7 +313,17 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
     org.seal = populate_sealing(client, org)
     rules = {"rules": [{"category": "report", "days": 365}, {"category": "sealed", "days": 90}]}
     ok(client.put("/v1/retention/rules", json=rules, headers=auth(org.tokens[Role.admin])))
+    # a PDQ bank holding the canary (every organisation's reports carry it): no other organisation's match
+    # of that exact hash may find it
+    bank = ok(client.post("/v1/banks", json={"name": f"{letter} bank", "type": "pdq"}, headers=analyst), 201)
+    values = [{"value": CANARY_PDQ}, {"value": "0" * 63 + "1"}, {"value": "0" * 63 + "3"}]
+    added = ok(client.post(f"/v1/banks/{bank['id']}/entries", json={"entries": values}, headers=analyst))
+    org.banks.append(bank["id"])
+    org.entries = [str(e["id"]) for e in added["added"]]
     return org
+
+
+CANARY_PDQ = "f" * 64  # the PDQ of report_json's medium
 
 
 def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org) -> None:
@@ -473,18 +499,21 @@ class Sweep:
             "unr": a.seal.requests[0],
             "cus": a.seal.custodians[-1],
             "agr": a.agreements[0],
+            "bnk": a.banks[0],
+            "ent": a.entries[-1],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
         self.targets: Counter[str] = Counter()
         self.by_cred: Counter[str] = Counter()
+        self.bank_names = 0
         self.once_only = 0  # own controls of steps that happen once (opening, review): the key pass takes them
         self.foreign_hit: set[tuple[str, str, str]] = set()
         self.own_2xx: set[tuple[str, str]] = set()
         self.own_2xx_by_role: set[tuple[str, str, Role]] = set()
 
     def missing(self, prefix: str) -> str:
-        return NO_SUCH_LEAF if prefix == "leaf" else self.world.node.ids(prefix)
+        return NO_SUCH_LEAF if prefix in ("leaf", "ent") else self.world.node.ids(prefix)
 
     # Which ids a path parameter gets: own (the control, first), each foreign one, one that names nothing.
     def path_values(self, ep: Endpoint) -> Iterator[tuple[dict[str, str], str]]:
@@ -553,6 +582,26 @@ class Sweep:
                 yield Call({}, "foreign", json={"rules": [*rules, {**own, "agreement_id": agr}]})
             yield Call({}, "missing", json={"rules": [{**own, "agreement_id": self.missing("agr")}]})
             return
+        if key == ("POST", "/v1/banks"):  # a new name each time (a name is unique per organisation)
+            self.bank_names += 1
+            bank = {"name": f"sweep bank {self.bank_names}", "type": "pdq"}
+            yield Call({}, "own", json={**bank, "agreement_id": self.a.agreements[0]})
+            for agr in self.foreign_by_kind["agr"]:
+                yield Call({}, "foreign", json={**bank, "name": f"{bank['name']} {agr}", "agreement_id": agr})
+            yield Call({}, "missing", json={**bank, "agreement_id": self.missing("agr")})
+            return
+        if key == ("POST", "/v1/match"):  # the canary is in every organisation's bank: A finds only its own
+
+            def own_only(out: dict[str, Any]) -> None:
+                hits = out["results"][0]["matches"]
+                assert hits and {m["bank"] for m in hits} == {self.a.banks[0]}, out
+
+            yield Call({}, "none", json={"hashes": [CANARY_PDQ]}, check=own_only)
+            yield Call({}, "own", json={"hashes": [CANARY_PDQ], "banks": [self.a.banks[0]]})
+            for bid in self.foreign_by_kind["bnk"]:
+                yield Call({}, "foreign", json={"hashes": [CANARY_PDQ], "banks": [self.a.banks[0], bid]})
+            yield Call({}, "missing", json={"hashes": [CANARY_PDQ], "banks": [self.missing("bnk")]})
+            return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]
             yield Call({}, "none", content=ndjson(lines), query={"name": "sweep.ndjson"})
@@ -575,6 +624,8 @@ class Sweep:
             ("POST", "/v1/credentials"): {"name": "sweep key", "roles": ["custodian"]},
             ("POST", "/v1/organisations"): {"organisation": {"name": "sweep", "kind": "hotline", "jurisdiction": "DE"}},
             ("POST", "/v1/people"): {"name": "sweep person", "roles": ["custodian"]},
+            ("POST", "/v1/banks/{bank_id}/entries"): {"entries": [{"value": CANARY_PDQ}]},
+            ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): {"reason": "sweep"},
         }.get(key)
         for values, target in self.path_values(ep):
             if target == "own" and not ep.params:

@@ -1,4 +1,4 @@
-"""``accord calibrate`` writes its chart, table and summary, and refuses bad options naming them."""
+"""``accord bank calibrate`` writes its chart, table and summary, and refuses bad options naming them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from tests.cli.helpers import run
 
 def test_calibrate_writes_its_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, _ = run(["calibrate", "--images", "12", "--seed", "2", "--target-fmr", "0.05", "--out-dir", str(out)])
+    code, stdout, _ = run(
+        ["bank", "calibrate", "--images", "12", "--seed", "2", "--target-fmr", "0.05", "--out-dir", str(out)]
+    )
     assert code == 0, stdout
     summary = json.loads((out / "calibration.json").read_text())
     assert summary["images"] == 12 and summary["pairs"] == 66 and summary["target_fmr"] == 0.05
@@ -31,7 +33,7 @@ def test_calibrate_writes_its_files(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options(tmp_path: Path, args: list[str], words: str) -> None:
-    code, _, stderr = run(["calibrate", *args, "--out-dir", str(tmp_path / "out")])
+    code, _, stderr = run(["bank", "calibrate", *args, "--out-dir", str(tmp_path / "out")])
     assert code == 2 and words in stderr
     assert not (tmp_path / "out").exists()
 
@@ -39,5 +41,5 @@ def test_bad_options(tmp_path: Path, args: list[str], words: str) -> None:
 def test_out_dir_that_is_a_file(tmp_path: Path) -> None:
     target = tmp_path / "file"
     target.write_text("x")
-    code, _, stderr = run(["calibrate", "--images", "2", "--out-dir", str(target)])
+    code, _, stderr = run(["bank", "calibrate", "--images", "2", "--out-dir", str(target)])
     assert code == 2 and "is not a directory" in stderr

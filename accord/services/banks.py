@@ -1,0 +1,323 @@
+"""Banks: create, read, add, remove and retract entries, export (docs/matching.md).
+
+Every change bumps the bank's version by one, in the transaction that makes it, and is audited there;
+a refused change is audited with its reason (``refusals``) and writes nothing else. The API's functions
+take the acting person or key; the ``*_local`` ones are the operator's at the console (``accord bank``),
+acting for an organisation named by id, audited with no actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from accord import plugins
+from accord.errors import Invalid, NotFound
+from accord.model.bank import Bank, BankIn, EntriesAdded, EntriesIn, Entry
+from accord.model.organisation import Actor
+from accord.safeguards import policy
+from accord.safeguards.policy import Action
+from accord.services.audit import authorize, draft, refusals
+from accord.services.node import Node
+from accord.store import audit as audit_store
+from accord.store import banks as store
+from accord.store import orgs as org_store
+from accord.store import retention as retention_store
+
+__all__ = [
+    "EntryPage",
+    "Export",
+    "add_entries",
+    "add_entries_local",
+    "create",
+    "create_local",
+    "export",
+    "export_local",
+    "get",
+    "get_local",
+    "list_banks",
+    "list_banks_local",
+    "list_entries",
+    "remove_entry",
+    "remove_entry_local",
+    "resolve_local",
+    "retract_entry",
+]
+
+
+def _audit(
+    node: Node,
+    conn: Connection,
+    actor: Actor | None,
+    org_id: str,
+    action: str,
+    bank_id: str,
+    request_id: str | None,
+    detail: dict[str, object],
+) -> None:
+    audit_store.append(
+        conn, [draft(node, actor, action, "bank", bank_id, request_id=request_id, org_id=org_id, detail=detail)]
+    )
+
+
+# --- banks -------------------------------------------------------------------------------------------
+
+
+def _checked(node: Node, conn: Connection, org_id: str, body: BankIn) -> dict[str, object]:
+    kind = plugins.signal_type(body.type)
+    node.vocab.markings.check(body.marking, "/marking")
+    if kind.max_distance:
+        threshold = node.settings.pdq_threshold if body.threshold is None else body.threshold
+        if not 0 <= threshold <= kind.max_distance:
+            raise Invalid.at("/threshold", f"a {body.type} threshold is 0 to {kind.max_distance}, got {threshold}")
+    else:
+        if body.threshold not in (None, 0):
+            raise Invalid.at("/threshold", f"{body.type} matches exactly: no threshold")
+        threshold = 0
+    if body.agreement_id is not None:
+        # an agreement the organisation is no party to is "no agreement", as a missing one
+        if not retention_store.parties_of(conn, org_id, [body.agreement_id]):
+            raise NotFound(f"/agreement_id: no agreement {body.agreement_id} that your organisation is party to")
+        cap = store.agreement_max_marking(conn, body.agreement_id)
+        terms = node.vocab.markings.terms
+        if cap in terms and terms[body.marking].attrs["rank"] > terms[cap].attrs["rank"]:
+            raise Invalid.at("/marking", f"agreement {body.agreement_id} allows at most {cap}, not {body.marking}")
+    return {
+        "name": body.name,
+        "signal_type": kind.get_name(),
+        "threshold": threshold,
+        "marking": body.marking,
+        "agreement_id": body.agreement_id,
+    }
+
+
+def _create(node: Node, org_id: str, actor: Actor | None, body: BankIn, request_id: str | None) -> Bank:
+    with node.db.write() as conn:
+        row = _checked(node, conn, org_id, body)
+        bank_id = node.ids("bnk")
+        now = node.clock.now()
+        store.insert_bank(conn, bank_id, org_id, {**row, "created_by": actor.id if actor else None}, now)
+        bank = store.get(conn, org_id, bank_id, now)
+        _audit(
+            node,
+            conn,
+            actor,
+            org_id,
+            "bank.create",
+            bank_id,
+            request_id,
+            {
+                "type": bank.type,
+                "threshold": bank.threshold,
+                "marking": bank.marking,
+                "agreement_id": bank.agreement_id,
+            },
+        )
+    return bank
+
+
+def create(node: Node, actor: Actor, body: BankIn, request_id: str | None = None) -> Bank:
+    with refusals(node, actor, "bank.create", request_id):
+        policy.require(actor, Action.bank_manage)
+        return _create(node, actor.org_id, actor, body, request_id)
+
+
+def create_local(node: Node, org_id: str, body: BankIn) -> Bank:
+    return _create(node, _org(node, org_id), None, body, None)
+
+
+def _org(node: Node, org_id: str) -> str:
+    with node.db.read() as conn:
+        return org_store.org_by_id(conn, org_id).id
+
+
+def list_banks(node: Node, actor: Actor, request_id: str | None = None) -> list[Bank]:
+    """The banks the caller's organisation sees: its own and those shared with it by a valid agreement."""
+    authorize(node, actor, Action.bank_read, request_id)
+    with node.db.write() as conn:
+        found = store.visible(conn, actor.org_id, node.clock.now())
+        audit_store.append(
+            conn, [draft(node, actor, "bank.list", request_id=request_id, detail={"ids": [b.id for b in found]})]
+        )
+    return found
+
+
+def list_banks_local(node: Node, org_id: str) -> list[Bank]:
+    with node.db.read() as conn:
+        return store.visible(conn, org_store.org_by_id(conn, org_id).id, node.clock.now())
+
+
+def get(node: Node, actor: Actor, bank_id: str, request_id: str | None = None) -> Bank:
+    authorize(node, actor, Action.bank_read, request_id)
+    with refusals(node, actor, "bank.read", request_id), node.db.write() as conn:
+        bank = store.get(conn, actor.org_id, bank_id, node.clock.now())
+        _audit(node, conn, actor, actor.org_id, "bank.read", bank.id, request_id, {})
+    return bank
+
+
+def get_local(node: Node, org_id: str, bank_id: str) -> Bank:
+    with node.db.read() as conn:
+        return store.get(conn, org_store.org_by_id(conn, org_id).id, bank_id, node.clock.now())
+
+
+def resolve_local(node: Node, org_id: str, name_or_id: str) -> str:
+    """The id of the organisation's own bank named (or with the id) ``name_or_id``."""
+    with node.db.read() as conn:
+        org = org_store.org_by_id(conn, org_id).id
+        try:
+            return store.get_owned(conn, org, name_or_id, node.clock.now(), lock=False).id
+        except NotFound:
+            return store.owned_by_name(conn, org, name_or_id)
+
+
+# --- entries -----------------------------------------------------------------------------------------
+
+
+def _add(
+    node: Node, org_id: str, actor: Actor | None, bank_id: str, body: EntriesIn, request_id: str | None
+) -> EntriesAdded:
+    with node.db.write() as conn:
+        now = node.clock.now()
+        bank = store.get_owned(conn, org_id, bank_id, now)
+        kind = plugins.signal_type(bank.type)
+        values: dict[str, str | None] = {}
+        for i, e in enumerate(body.entries):
+            try:
+                canonical = kind.validate(e.value)
+            except Invalid as exc:
+                raise Invalid.at(f"/entries/{i}/value", next(iter(exc.errors.values()), exc.detail)) from None
+            values.setdefault(canonical, e.source)
+        present = store.existing_values(conn, bank.id, list(values))
+        fresh = [(v, s) for v, s in values.items() if v not in present]
+        added: list[Entry] = []
+        if fresh:
+            version = store.bump_version(conn, bank.id, now)
+            rows = [
+                {"value": v, "source": s, "added_by": actor.id if actor else None, "added_at": now} for v, s in fresh
+            ]
+            added = store.insert_entries(conn, bank, rows, version)
+            _audit(
+                node,
+                conn,
+                actor,
+                org_id,
+                "bank.entries.add",
+                bank.id,
+                request_id,
+                {"added": len(added), "already_present": len(body.entries) - len(added), "version": version},
+            )
+        bank = store.get(conn, org_id, bank.id, now)
+    return EntriesAdded(bank=bank, added=added, already_present=len(body.entries) - len(added))
+
+
+def add_entries(node: Node, actor: Actor, bank_id: str, body: EntriesIn, request_id: str | None = None) -> EntriesAdded:
+    """Add entries (values in the bank's type, canonicalised); a value the bank holds already is not added
+    twice. All or nothing: one bad value refuses the batch, naming it."""
+    with refusals(node, actor, "bank.entries.add", request_id):
+        policy.require(actor, Action.bank_manage)
+        return _add(node, actor.org_id, actor, bank_id, body, request_id)
+
+
+def add_entries_local(node: Node, org_id: str, bank_id: str, body: EntriesIn) -> EntriesAdded:
+    return _add(node, _org(node, org_id), None, bank_id, body, None)
+
+
+def _remove(
+    node: Node,
+    org_id: str,
+    actor: Actor | None,
+    bank_id: str,
+    entry_id: int,
+    reason: str | None,
+    request_id: str | None,
+) -> Entry:
+    action = "bank.entry.retract" if reason is not None else "bank.entry.remove"
+    with node.db.write() as conn:
+        now = node.clock.now()
+        bank = store.get_owned(conn, org_id, bank_id, now)
+        current = store.entry(conn, bank.id, entry_id)
+        if current.removed_in_version is not None and (reason is None or current.retracted):
+            return current  # removed (or retracted) already: nothing changes, the version stays
+        version = store.bump_version(conn, bank.id, now)
+        done = store.remove_entry(conn, bank.id, entry_id, version, now, reason=reason)
+        _audit(node, conn, actor, org_id, action, bank.id, request_id, {"entry_id": entry_id, "version": version})
+    return done
+
+
+def remove_entry(node: Node, actor: Actor, bank_id: str, entry_id: int, request_id: str | None = None) -> Entry:
+    """Take an entry out of the bank (it stops matching from the new version on). Removing it again
+    changes nothing and answers the entry as it is."""
+    with refusals(node, actor, "bank.entry.remove", request_id):
+        policy.require(actor, Action.bank_manage)
+        return _remove(node, actor.org_id, actor, bank_id, entry_id, None, request_id)
+
+
+def remove_entry_local(node: Node, org_id: str, bank_id: str, entry_id: int) -> Entry:
+    return _remove(node, _org(node, org_id), None, bank_id, entry_id, None, None)
+
+
+def retract_entry(
+    node: Node, actor: Actor, bank_id: str, entry_id: int, reason: str, request_id: str | None = None
+) -> Entry:
+    """Retract an entry: it was wrong. It is removed (if it was not already) and flagged retracted with
+    the reason, so that the matches it produced can be found and reviewed."""
+    with refusals(node, actor, "bank.entry.retract", request_id):
+        policy.require(actor, Action.bank_manage)
+        return _remove(node, actor.org_id, actor, bank_id, entry_id, reason, request_id)
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    items: list[Entry]
+    next_cursor: int | None
+
+
+def list_entries(
+    node: Node,
+    actor: Actor,
+    bank_id: str,
+    after: int | None,
+    limit: int,
+    *,
+    include_removed: bool = False,
+    request_id: str | None = None,
+) -> EntryPage:
+    authorize(node, actor, Action.bank_read, request_id)
+    limit = max(1, min(limit, node.settings.page_size_max))
+    with refusals(node, actor, "bank.entries.read", request_id), node.db.write() as conn:
+        bank = store.get(conn, actor.org_id, bank_id, node.clock.now())
+        items = store.entries_page(conn, bank.id, after, limit + 1, include_removed=include_removed)
+        more = len(items) > limit
+        items = items[:limit]
+        _audit(node, conn, actor, actor.org_id, "bank.entries.read", bank.id, request_id, {"count": len(items)})
+    return EntryPage(items, items[-1].id if more else None)
+
+
+@dataclass(frozen=True)
+class Export:
+    bank: Bank
+    entries: list[Entry]
+
+
+def _export(node: Node, org_id: str, actor: Actor | None, bank_id: str, request_id: str | None) -> Export:
+    with node.db.write() as conn:
+        bank = store.get(conn, org_id, bank_id, node.clock.now())
+        entries: list[Entry] = []
+        after: int | None = None
+        while page := store.entries_page(conn, bank.id, after, 10_000):
+            entries += page
+            after = page[-1].id
+        _audit(node, conn, actor, org_id, "bank.export", bank.id, request_id, {"entries": len(entries)})
+    return Export(bank, entries)
+
+
+def export(node: Node, actor: Actor, bank_id: str, request_id: str | None = None) -> Export:
+    """The bank and every entry it holds now (an empty bank exports as a bank with no entries)."""
+    authorize(node, actor, Action.bank_read, request_id)
+    with refusals(node, actor, "bank.export", request_id):
+        return _export(node, actor.org_id, actor, bank_id, request_id)
+
+
+def export_local(node: Node, org_id: str, bank_id: str) -> Export:
+    return _export(node, _org(node, org_id), None, bank_id, None)
