@@ -62,12 +62,15 @@ def _stamped(node: Node, actor: Actor, f: FlatReport) -> NewReport:
     return NewReport(rid, actor.org_id, actor.id, node.clock.now(), blob, f)
 
 
-def _store(node: Node, conn: Connection, actor: Actor, items: list[NewReport], request_id: str | None) -> None:
+def _store(
+    node: Node, conn: Connection, actor: Actor, items: list[NewReport], request_id: str | None, *, bulk: bool = False
+) -> None:
     """Insert new reports with their links, their "received" custody leaves and their audit events, in the
     caller's transaction (custody before audit: the lock order of accord.services.custody). Their media and
     URLs are matched against the banks the organisation sees in the same transaction, the whole batch at
-    once (``accord.services.matching.match_intake``: one query when it sees no bank)."""
-    store.insert_many(conn, items)
+    once (``accord.services.matching.match_intake``: one query when it sees no bank). ``bulk``: a batch of
+    an import, whose additions to existing observable records wait for the import's fold."""
+    store.insert_many(conn, items, defer=bulk)
     custody.record_received(node, conn, items)
     matched = match_intake(node, conn, actor, items, request_id)
     audit_store.append(conn, [*(_create_draft(node, actor, i, request_id) for i in items), *matched])
@@ -222,6 +225,11 @@ def _ingest_chunks(
             _commit_batch(node, actor, chunk.reports, result, request_id)
         if on_batch:
             on_batch(result)
+    if result.accepted:
+        # The batches' additions to records stored before them, folded in once (observables.fold). If the
+        # import stops before this, searches still count them, and the next import's fold takes them.
+        with node.db.write() as conn:
+            observable_store.fold(conn)
     return result
 
 
@@ -255,7 +263,7 @@ def _commit_batch(
             if ext is not None:
                 seen[ext] = (item.id, p.digest)
             fresh.append(item)
-        _store(node, conn, actor, fresh, request_id)
+        _store(node, conn, actor, fresh, request_id, bulk=True)
     result.accepted += len(fresh)
 
 

@@ -19,6 +19,22 @@ How the records are brought up to date differs by backend, for concurrency and f
 
 Either way a record's id is assigned when it is first stored, in increasing order, so links to new
 records land at the end of the link index.
+
+Bulk imports on SQLite defer the records' updates (``link(..., defer=True)``). A batch of the simulated
+world touches about 8,000 records that earlier batches stored, mostly the same few thousand frequent keys
+each time, scattered over the records table: the UPDATE rewrote those pages in every batch's commit
+(through the WAL, with its fsync). Deferred, a batch appends its additions to records that already
+existed as rows of ``observable_pending`` (one per record and batch: a few new pages at the end of one
+table) and leaves the records as they are; new records are still stored complete. A record's aggregates
+are therefore its own columns combined with its pending rows: ``find`` combines them, so what a search
+answers is the same whether or not they have been folded in. ``fold`` folds every pending row into its
+record, in record id order, and empties the table; it runs at the end of each import, whenever the pending
+rows pass ``PENDING_BOUND`` (so an import of any size keeps them, and a search's scan of them, bounded),
+and before retention unlinks reports (which then works on exact records). An import interrupted before its
+fold leaves its rows pending, still counted by every search, until the next fold.
+
+PostgreSQL never defers: its writers overlap, and its upsert is what makes two writers of one new key
+agree; a pending row would have to be folded under the same locks. Its pending table stays empty.
 """
 
 from __future__ import annotations
@@ -28,16 +44,21 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 
 from accord.ids import ReportId
 from accord.model.observable import Observable, ObservableKind
 from accord.model.organisation import Actor
 from accord.store.bulk import insert_tuples
 from accord.store.keyhash import key_hash
-from accord.store.schema import observables, report_observables
+from accord.store.schema import observable_pending, observables, report_observables
 
-__all__ = ["find", "link"]
+__all__ = ["PENDING_BOUND", "find", "fold", "link"]
+
+# Pending rows (SQLite bulk imports) at which a batch folds them in: about 25,000 reports of the simulated
+# world. Folding is cheaper the rarer it is (each frequent record's page is rewritten once per fold instead
+# of once per batch); the bound caps the table's size and what a search scans while an import runs.
+PENDING_BOUND = 100_000
 
 # Hashes per SELECT on SQLite: a 1,000-report batch of the simulated world has about 5,700 distinct keys;
 # bounded for SQLite's limit on bound variables (32,766 by default since 3.32).
@@ -49,6 +70,9 @@ _MEDIA = ObservableKind.media.value
 _SQLITE_UPDATE = (
     "UPDATE observables SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), "
     "report_count = report_count + ? WHERE id = ?"
+)
+_SQLITE_PENDING = (
+    "INSERT INTO observable_pending (observable_id, first_seen, last_seen, report_count) VALUES (?, ?, ?, ?)"
 )
 _SQLITE_INSERT = (
     "INSERT INTO observables (id, org_id, kind, key, key_hash, first_seen, last_seen, report_count) "
@@ -118,9 +142,15 @@ class _Batch:
         self.link_report.extend([report_id] * (len(link_key) - n))
 
 
-def link(conn: Connection, reports: Sequence[tuple[str, str, datetime, Collection[str], Collection[str]]]) -> None:
+def link(
+    conn: Connection,
+    reports: Sequence[tuple[str, str, datetime, Collection[str], Collection[str]]],
+    *,
+    defer: bool = False,
+) -> None:
     """Link each report, given as (organisation, report id, received at, identifier keys, media keys), to
-    the records of those keys.
+    the records of those keys. ``defer`` (bulk imports; SQLite only): what the reports add to records
+    that already exist goes to the pending rows, to be folded in later (see the module docstring).
 
     The identifier keys come from the caller because only some identifiers may be indexed (a victim's
     are sealed, never linked). Call it once per stored report: the count is of links, so storing the
@@ -138,7 +168,7 @@ def link(conn: Connection, reports: Sequence[tuple[str, str, datetime, Collectio
     if not batch.key:
         return
     hashes = [key_hash(org, k) for org, k in zip(batch.org, batch.key, strict=True)]
-    ids = _records_sqlite(conn, batch, hashes) if sqlite else _records_postgresql(conn, batch, hashes)
+    ids = _records_sqlite(conn, batch, hashes, defer) if sqlite else _records_postgresql(conn, batch, hashes)
     # Links are numbered as written. Sorted by record (a stable sort: each record's links stay in the
     # order their reports came), they go into the by-record index in key order, and each record's links
     # are still numbered in report order, which is the order a search lists them in.
@@ -150,7 +180,7 @@ def link(conn: Connection, reports: Sequence[tuple[str, str, datetime, Collectio
     insert_tuples(conn, report_observables, ("report_id", "observable_id"), rows, plain=True)  # ids only
 
 
-def _records_sqlite(conn: Connection, batch: _Batch, hashes: list[int]) -> list[int]:
+def _records_sqlite(conn: Connection, batch: _Batch, hashes: list[int], defer: bool) -> list[int]:
     ids = [0] * len(batch.key)
     wanted = sorted(set(hashes))
     # The driver's own connection, in this transaction: plain tuples back (a Row object per key cost 1 µs)
@@ -165,7 +195,12 @@ def _records_sqlite(conn: Connection, batch: _Batch, hashes: list[int]) -> list[
             if i is not None:  # the hash matched: the row must match too
                 ids[i] = oid
     seen = sorted((i for i, oid in enumerate(ids) if oid), key=ids.__getitem__)
-    if seen:
+    if seen and defer:
+        raw.executemany(_SQLITE_PENDING, ((ids[i], batch.first[i], batch.last[i], batch.count[i]) for i in seen))
+        low, high = raw.execute("SELECT min(id), max(id) FROM observable_pending").fetchone()
+        if high - low + 1 >= PENDING_BOUND:  # ids are consecutive: the table is only ever emptied whole
+            fold(conn)
+    elif seen:
         raw.executemany(_SQLITE_UPDATE, ((batch.first[i], batch.last[i], batch.count[i], ids[i]) for i in seen))
     new = sorted((i for i, oid in enumerate(ids) if not oid), key=hashes.__getitem__)
     if new:
@@ -201,6 +236,29 @@ def _records_postgresql(conn: Connection, batch: _Batch, hashes: list[int]) -> l
     return ids
 
 
+# One statement for both backends (SQLite has UPDATE ... FROM since 3.33): the pending rows summed per
+# record, and each record updated once, in id order on SQLite (it walks the grouped rows and finds each
+# record by its rowid). On PostgreSQL the table is empty, so this locks nothing.
+_FOLD = text(
+    "UPDATE observables SET "
+    "first_seen = CASE WHEN p.first_seen < observables.first_seen THEN p.first_seen ELSE observables.first_seen END, "
+    "last_seen = CASE WHEN p.last_seen > observables.last_seen THEN p.last_seen ELSE observables.last_seen END, "
+    "report_count = observables.report_count + p.report_count "
+    "FROM (SELECT observable_id, sum(report_count) AS report_count, min(first_seen) AS first_seen, "
+    "max(last_seen) AS last_seen FROM observable_pending GROUP BY observable_id) AS p "
+    "WHERE observables.id = p.observable_id"
+)
+
+
+def fold(conn: Connection) -> None:
+    """Fold every pending row into its record and empty the pending table, in the caller's transaction.
+    Afterwards each record's own columns are its exact aggregates."""
+    if conn.execute(select(observable_pending.c.id).limit(1)).first() is None:
+        return
+    conn.execute(_FOLD)
+    conn.execute(observable_pending.delete())
+
+
 def find(
     conn: Connection, actor: Actor, kind: ObservableKind, key: str, limit: int
 ) -> tuple[Observable | None, list[ReportId]]:
@@ -217,8 +275,16 @@ def find(
     ).first()
     if row is None:
         return None, []
+    p = observable_pending.c
+    more, first, last = conn.execute(
+        select(func.sum(p.report_count), func.min(p.first_seen), func.max(p.last_seen)).where(p.observable_id == row.id)
+    ).one()
     record = Observable(
-        kind=kind, key=key, first_seen=row.first_seen, last_seen=row.last_seen, report_count=row.report_count
+        kind=kind,
+        key=key,
+        first_seen=row.first_seen if first is None else min(row.first_seen, first),
+        last_seen=row.last_seen if last is None else max(row.last_seen, last),
+        report_count=row.report_count + (more or 0),
     )
     links = report_observables.c
     q = select(links.report_id).where(links.observable_id == row.id).order_by(links.id).limit(limit)

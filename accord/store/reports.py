@@ -130,10 +130,11 @@ _COLUMNS = (
 _SQLITE_INSERT = f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
-def insert_many(conn: Connection, items: Sequence[NewReport]) -> None:
+def insert_many(conn: Connection, items: Sequence[NewReport], *, defer: bool = False) -> None:
     """Store the reports and link them to their identifiers' and media's records, in the caller's
-    transaction. The JSON columns arrive as text and go to the driver as they are (on PostgreSQL, COPY
-    parses them into jsonb): serialising them again was a fifth of the writer's work."""
+    transaction (``defer``: a bulk import's batch, see ``observables.link``). The JSON columns arrive as
+    text and go to the driver as they are (on PostgreSQL, COPY parses them into jsonb): serialising them
+    again was a fifth of the writer's work."""
     if not items:
         return
     rows = [
@@ -170,7 +171,9 @@ def insert_many(conn: Connection, items: Sequence[NewReport]) -> None:
     else:
         insert_tuples(conn, reports, _COLUMNS, rows, json_text=True)
     observables.link(
-        conn, [(i.org_id, i.id, i.flat.received_at, i.flat.identifier_keys, i.flat.media_keys) for i in items]
+        conn,
+        [(i.org_id, i.id, i.flat.received_at, i.flat.identifier_keys, i.flat.media_keys) for i in items],
+        defer=defer,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, no
 
 from accord.errors import Gone
 from accord.model.retention import AgreementCap, CategoryPlan, RetentionRule
+from accord.store import observables as observable_store
 from accord.store.schema import (
     agreement_parties,
     agreements,
@@ -220,6 +221,9 @@ def count_expired(conn: Connection, plan: CategoryPlan, now: datetime, *, unless
 def _unlink(conn: Connection, ids: Sequence[str]) -> None:
     """Remove the reports' links; bring their records' counts and times in line; drop emptied records."""
     links, r, o = report_observables.c, reports.c, observables.c
+    # The counts below are taken off the records' own columns, so those must be exact first: an import's
+    # pending additions (observables.fold) are folded in, in this transaction.
+    observable_store.fold(conn)
     removed: dict[int, tuple[int, Any, Any]] = {}
     for chunk in _chunks(ids):
         q = (

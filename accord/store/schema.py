@@ -33,6 +33,7 @@ __all__ = [
     "idempotency_keys",
     "jobs",
     "metadata",
+    "observable_pending",
     "observables",
     "organisations",
     "report_observables",
@@ -179,6 +180,22 @@ report_observables = Table(
     UniqueConstraint("report_id", "observable_id"),
     Index(None, "observable_id", "id"),
     # Which of a report's media held the hash is not kept: the hit carries the report, whose media say it.
+)
+
+# What a bulk import on SQLite has added to records that already existed, not yet folded into them
+# (store.observables): one row per record and batch, appended, so a batch writes a few new pages here
+# instead of rewriting the scattered pages of the records themselves. A record's true aggregates are its
+# own columns combined with its rows here; the rows are folded in and deleted at the end of the import
+# (or when they pass a bound, or before retention). No index: only folding and a search read it, and a
+# search scans at most that bound of rows, and only while an import is running or was interrupted.
+observable_pending = Table(
+    "observable_pending",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("observable_id", SERIAL, nullable=False),  # not a foreign key, as report_observables'
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("report_count", Integer, nullable=False),
 )
 
 idempotency_keys = Table(

@@ -23,7 +23,7 @@ from accord.model.organisation import Actor, Role
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from accord.services import reports
-from accord.store.schema import metadata, observables, report_observables
+from accord.store.schema import metadata, observable_pending, observables, report_observables
 from tests.conftest import World, report_json
 
 EMAIL = {"kind": "email", "value": "Shared.Person@Example.org"}
@@ -259,3 +259,92 @@ def test_two_batches_in_one_transaction_each_count_once(world: World) -> None:
     for hits in (email_hits(world, a), media_hits(world, a, pdq=PDQ)):
         assert hits.record is not None and hits.record.report_count == 2
         assert [r.id for r in hits.items] == [i.id for i in items]
+
+
+class Stop(Exception):
+    """Raised by a line source to end an import between batches, as a killed ingest would."""
+
+
+def stopping(bodies: list[dict[str, Any]]) -> Any:
+    yield from ((i, orjson.dumps(b)) for i, b in enumerate(bodies, 1))
+    raise Stop
+
+
+def pending_rows(world: World) -> int:
+    with world.node.db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(observable_pending)).scalar_one())
+
+
+def seen(hits: reports.Hits) -> tuple[datetime, datetime, int, int]:
+    assert hits.record is not None
+    return hits.record.first_seen, hits.record.last_seen, hits.record.report_count, len(hits.items)
+
+
+def test_an_import_stopped_before_its_fold_reads_the_same(world: World, backend: str) -> None:
+    """An import's batches add to records stored before them as pending rows (SQLite), folded in at its end.
+    Stopped after its batches committed but before that fold, a search still counts every stored report;
+    the next import's fold changes nothing a search sees, and leaves nothing pending."""
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    times = [f"2026-0{m}-1{d}T00:00:00Z" for m, d in ((5, 1), (3, 2), (8, 3), (1, 4), (6, 5), (2, 6), (9, 7))]
+    assert reports.ingest_lines(world.node, a, [(1, orjson.dumps(body("p0", times[0])))]).accepted == 1
+    with pytest.raises(Stop):
+        later = [body(f"p{i}", t) for i, t in enumerate(times[1:], 1)]
+        reports.ingest_lines(world.node, a, stopping(later), batch_size=2)
+    # the six reports after the first are stored: three batches, each adding to the four existing records
+    expected = (at("2026-01-14T00:00:00Z"), at("2026-09-17T00:00:00Z"), 7, 7)
+    if backend == "sqlite":
+        assert pending_rows(world) == 3 * 4  # what makes this test mean something there
+    assert seen(email_hits(world, a)) == expected
+    assert seen(media_hits(world, a, pdq=PDQ)) == expected
+    phone = {"kind": "phone", "value": "+31 20 5550100"}
+    late = body("p9", "2026-10-01T00:00:00Z", subjects=[{"identifiers": [phone]}])
+    assert reports.ingest_lines(world.node, a, [(1, orjson.dumps(late))]).accepted == 1
+    assert pending_rows(world) == 0
+    assert seen(email_hits(world, a)) == expected  # folded: the same answer from the record alone
+    assert seen(media_hits(world, a, pdq=PDQ)) == (expected[0], at("2026-10-01T00:00:00Z"), 8, 8)
+    assert {r.key: r.report_count for r in rows(world, a.org_id)}[EMAIL_KEY] == 7
+
+
+def test_pending_rows_past_the_bound_are_folded_during_the_import(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accord.store import observables as observable_store
+
+    monkeypatch.setattr(observable_store, "PENDING_BOUND", 8)
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    bodies = [body(f"q{i}", f"2026-04-{10 + i:02d}T00:00:00Z") for i in range(9)]
+    with pytest.raises(Stop):
+        reports.ingest_lines(world.node, a, stopping(bodies), batch_size=1)
+    # eight batches after the first add 4 pending rows each; each time they reach 8 they are folded
+    assert pending_rows(world) == 0
+    assert seen(email_hits(world, a)) == (at("2026-04-10T00:00:00Z"), at("2026-04-18T00:00:00Z"), 9, 9)
+    assert {r.report_count for r in rows(world, a.org_id)} == {9}  # the records alone are exact
+
+
+def test_fold_adds_each_records_pending_rows_once(world: World) -> None:
+    """The fold statement on either backend (PostgreSQL's intake never writes pending rows, but the
+    statement must still be right there): sums, earliest and latest per record, then an empty table."""
+    from accord.store import observables as observable_store
+
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    submit(world, a, body("f1", "2026-05-01T00:00:00Z"))
+    ids = {r.key: r.id for r in rows(world, a.org_id)}
+    pending = [
+        (ids[EMAIL_KEY], "2026-04-01T00:00:00Z", "2026-05-02T00:00:00Z", 2),
+        (ids[EMAIL_KEY], "2026-04-15T00:00:00Z", "2026-06-01T00:00:00Z", 3),
+        (ids[f"md5:{MD5}"], "2026-05-01T00:00:00Z", "2026-05-01T00:00:00Z", 1),
+    ]
+    with world.node.db.write() as conn:
+        conn.execute(
+            sa.insert(observable_pending),
+            [
+                {"observable_id": i, "first_seen": at(f), "last_seen": at(la), "report_count": n}
+                for i, f, la, n in pending
+            ],
+        )
+        observable_store.fold(conn)
+    assert pending_rows(world) == 0
+    got = {r.key: (r.first_seen, r.last_seen, r.report_count) for r in rows(world, a.org_id)}
+    assert got[EMAIL_KEY] == (at("2026-04-01T00:00:00Z"), at("2026-06-01T00:00:00Z"), 6)
+    assert got[f"md5:{MD5}"] == (at("2026-05-01T00:00:00Z"), at("2026-05-01T00:00:00Z"), 2)
+    assert got[f"pdq:{PDQ}"] == (at("2026-05-01T00:00:00Z"), at("2026-05-01T00:00:00Z"), 1)

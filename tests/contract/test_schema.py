@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -223,3 +225,35 @@ def test_0009_keeps_unseal_requests_and_their_approvals(world: World) -> None:
     with world.node.db.write() as conn:
         if world.node.db.is_sqlite:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on after the migration
+
+
+def test_downgrade_from_0012_folds_what_an_import_left_pending(world: World) -> None:
+    """observable_pending holds what a stopped SQLite import added to earlier records; going below 0012
+    drops the table, so its rows are folded into the records first and no count is lost."""
+    import orjson
+
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    bodies = [report_json(f"d{i}", received_at=f"2026-11-0{i + 1}T00:00:00Z") for i in range(5)]
+
+    def stopped() -> Iterator[tuple[int, bytes]]:
+        yield from enumerate((orjson.dumps(b) for b in bodies), 1)
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        reports.ingest_lines(world.node, a, stopped(), batch_size=1)
+    with world.node.db.read() as conn:
+        pending = conn.execute(sa.select(sa.func.count()).select_from(schema.observable_pending)).scalar_one()
+    assert pending == (20 if world.node.db.is_sqlite else 0)  # five keys, four batches after the first
+    migrate.downgrade(world.node.db, "0010")
+    with world.node.db.reader.connect() as conn:
+        assert "observable_pending" not in sa.inspect(conn).get_table_names()
+        records = conn.execute(sa.text("SELECT report_count, first_seen, last_seen FROM observables")).all()
+    assert len(records) == 5 and {r[0] for r in records} == {5}
+    migrate.upgrade(world.node.db)
+    ident = parse_obj(Identifier, {"kind": "phone", "value": "+49 30 901820"})
+    hits = reports.search_identifier(world.node, a, ident)
+    assert hits.record is not None and hits.record.report_count == 5
+    assert (hits.record.first_seen, hits.record.last_seen) == (
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 5, tzinfo=UTC),
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -405,6 +406,60 @@ def test_agreements_cap_what_is_held_under_them(world: World, clock: FixedClock)
         by_rule.id: {"category": "report", "days": 7, "agreement_id": ruled, "rule_id": rule_ids[ruled]},
         plain.id: {"category": "report", "days": 30, "rule_id": rule_ids[None]},
     }
+
+
+def test_a_purge_while_an_import_is_pending_leaves_exact_records(world: World, clock: FixedClock, backend: str) -> None:
+    """An import stopped before its fold leaves what its batches added to earlier records pending (SQLite;
+    store.observables). A purge then still takes exactly the purged reports off the records, keeps what
+    the pending rows added, and deletes a record only when no report holds it."""
+    node = world.node
+    org_id, a, _ = people(world)
+    email = parse_obj(Identifier, {"kind": "email", "value": "subject.a@example.org"})
+    canary = {"kind": "email", "value": CANARY}
+    old = report_json("old-1", received_at="2026-11-01T00:00:00Z")
+    old_only = report_json("old-2", received_at="2026-11-02T00:00:00Z", subjects=[{"identifiers": [canary]}])
+    assert reports.ingest_lines(node, a, enumerate([orjson.dumps(old), orjson.dumps(old_only)], 1)).accepted == 2
+    clock.advance(timedelta(days=2))
+    later = [report_json(f"new-{i}", received_at=f"2026-11-1{i}T00:00:00Z") for i in range(1, 5)]
+    later[1]["subjects"] = [{"identifiers": [canary]}]
+
+    def stopped() -> Iterator[tuple[int, bytes]]:
+        yield from enumerate((orjson.dumps(b) for b in later), 1)
+        raise RuntimeError("stopped")  # the import ends between batches, before its fold
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        reports.ingest_lines(node, a, stopped(), batch_size=2)
+    if backend == "sqlite":
+        assert rows(node, schema.observable_pending, sa.true()) > 0
+    retention.set_rule_local(node, org_id, "report", 3)
+    clock.advance(timedelta(days=2))  # the first import's two reports are 4 days old, the second's 2
+    assert retention.run(node).total == 2
+    assert rows(node, schema.observable_pending, sa.true()) == 0
+
+    def seen_at(b: dict[str, object]) -> datetime:
+        return datetime.fromisoformat(str(b["received_at"]).replace("Z", "+00:00"))
+
+    hits = reports.search_identifier(node, a, email)  # in old-1 and three of the four later reports
+    assert hits.record is not None and hits.record.report_count == 3 == len(hits.items)
+    assert (hits.record.first_seen, hits.record.last_seen) == (seen_at(later[0]), seen_at(later[3]))
+    held = reports.search_identifier(node, a, parse_obj(Identifier, canary))  # old-2 went; new-2 holds it
+    assert held.record is not None and held.record.report_count == 1
+    assert held.record.first_seen == held.record.last_seen == seen_at(later[1])
+    # a record only the purged reports held is gone, pending rows or not
+    with node.db.read() as conn:
+        counts = dict(conn.execute(sa.select(schema.observables.c.key, schema.observables.c.report_count)).all())
+        linked = dict(
+            conn.execute(
+                sa.select(schema.observables.c.key, sa.func.count())
+                .join_from(
+                    schema.observables,
+                    schema.report_observables,
+                    schema.report_observables.c.observable_id == schema.observables.c.id,
+                )
+                .group_by(schema.observables.c.key)
+            ).all()
+        )
+    assert counts == linked  # each record's own count, with nothing pending, is its links' count
 
 
 def test_a_crash_in_a_batch_leaves_whole_batches_only(world: World, clock: FixedClock) -> None:
