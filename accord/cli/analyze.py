@@ -1,9 +1,11 @@
-"""``accord analyze``: network analytics on files, no node needed (key players so far)."""
+"""``accord analyze``: network analytics on files, no node needed: key players on an edge list; the network,
+its communities, money flows and timelines of a simulated world's output directory."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,7 +15,9 @@ from accord.errors import Invalid
 
 __all__ = ["analyze_app"]
 
-analyze_app = typer.Typer(no_args_is_help=True, help="Network analytics: key players to disrupt.")
+analyze_app = typer.Typer(
+    no_args_is_help=True, help="Network analytics: network, communities, key players, money flows, timelines."
+)
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -92,3 +96,243 @@ def keyplayers(
         out.print(f"best {len(picked.nodes)} to act on ({how}): largest component left {picked.lcc}", markup=False)
         for v in picked.nodes:
             out.print(graph.ids[v], markup=False)
+
+
+# --- network, communities, money, timeline over a simulated world's output directory -------------------
+
+
+def _world_files(world: Path) -> tuple[Path, Path, Path]:
+    reports, truth, transfers = world / "reports.ndjson", world / "truth.json", world / "transfers.ndjson"
+    if not reports.is_file():
+        raise Invalid.at("", f"{world}: no reports.ndjson here (write one with 'accord simulate --out {world}')")
+    return reports, truth, transfers
+
+
+def _mapping(path: Path | None) -> dict[str, str] | None:
+    """An entity resolution's answer: a JSON object from identifier key to entity id."""
+    if path is None:
+        return None
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise Invalid.at("", f"{path}: no such file") from None
+    except orjson.JSONDecodeError:
+        raise Invalid.at("", f"{path}: not JSON") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise Invalid.at("", f"{path}: expected a JSON object from identifier key to entity id")
+    return data
+
+
+def _sightings(world: Path) -> list[Any]:
+    import orjson
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from accord.graph.sightings import read_ndjson
+
+    reports, truth, _ = _world_files(world)
+    senders = orjson.loads(truth.read_bytes()).get("submitted_by") if truth.is_file() else None
+    with reports.open("rb") as fh:
+        total = sum(1 for _ in fh)
+    out = []
+    columns = (TextColumn("reading reports"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("read", total=total)
+        for i, s in enumerate(read_ndjson(reports, senders), 1):
+            out.append(s)
+            if i % 5000 == 0:
+                bar.update(task, completed=i)
+    return out
+
+
+def _ledger(world: Path, rates: Path | None, skip_unpriced: bool) -> Any:
+    import orjson
+
+    from accord.graph.money import build_ledger
+    from accord.graph.rates import read_rates, shipped
+
+    _, _, transfers = _world_files(world)
+    if not transfers.is_file():
+        raise Invalid.at("", f"{transfers}: no such file (simulate the world again to get its transfers)")
+    rows = []
+    for lineno, line in enumerate(transfers.read_bytes().splitlines(), 1):
+        try:
+            rows.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            raise Invalid.at(f"/lines/{lineno}", f"{transfers}:{lineno}: not JSON") from None
+    return build_ledger(rows, read_rates(rates) if rates else shipped(), skip_unpriced=skip_unpriced)
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with reporting(str(path)):
+        try:
+            partial.write_bytes(data)
+            partial.replace(path)
+        except OSError as exc:
+            raise Invalid.at("", f"cannot write: {exc.strerror}") from None
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _json(value: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+
+
+WorldOpt = Annotated[Path, typer.Option(help="a simulated world's directory (reports.ndjson, truth.json, ...)")]
+MappingOpt = Annotated[
+    Path | None, typer.Option(help="entity resolution: JSON object identifier key -> entity id (default: none)")
+]
+
+
+def _network(world: Path, mapping: Path | None, with_payments: bool) -> Any:
+    from accord.graph.network import Network
+
+    with reporting():
+        entity_of = _mapping(mapping)
+        sightings = _sightings(world)
+        net = Network(entity_of)
+        with err.status(f"building the network of {len(sightings)} reports"):
+            net.add(sightings)
+            if with_payments and (world / "transfers.ndjson").is_file():
+                net.add_transfers(_ledger(world, None, True).transfers)
+    return net
+
+
+@analyze_app.command("network")
+def network(
+    world: WorldOpt,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write Cytoscape.js elements here")] = None,
+    graphml: Annotated[Path | None, typer.Option(help="write GraphML here")] = None,
+    mapping: MappingOpt = None,
+    payments: Annotated[bool, typer.Option(help="add payment edges from transfers.ndjson")] = True,
+) -> None:
+    """Build the network of a world's reports (and payments); write it as Cytoscape.js JSON and/or GraphML."""
+    net = _network(world, mapping, payments)
+    if json_out:
+        _write(json_out, _json(net.cytoscape()))
+    if graphml:
+        partial = graphml.with_name(graphml.name + ".partial")
+        with reporting(str(graphml)):
+            net.write_graphml(partial)
+            partial.replace(graphml)
+    edges = net.edges()
+    out.print(
+        f"{len(net.entities)} entities, {len(edges)} edges from {net.reports} reports and {net.transfers} transfers "
+        f"({net.self_loops} self-loops dropped)",
+        markup=False,
+    )
+
+
+@analyze_app.command("communities")
+def communities(
+    world: WorldOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="write the communities (JSON) here")],
+    method: Annotated[str, typer.Option(help="modularity or cpm")] = "modularity",
+    resolution: Annotated[float, typer.Option(help="resolution parameter (CPM: minimum density)")] = 1.0,
+    seed: Annotated[int, typer.Option(help="same seed, same communities")] = 0,
+    min_size: Annotated[int, typer.Option(min=1, help="leave out smaller communities")] = 3,
+    mapping: MappingOpt = None,
+) -> None:
+    """Find communities with Leiden and summarise each (size, platforms, jurisdictions, time span, hubs)."""
+    from accord.graph.communities import detect, summarise
+
+    net = _network(world, mapping, True)
+    with reporting(), err.status("finding communities"):
+        g = net.graph(simple=True)
+        part = detect(g, method, resolution=resolution, seed=seed)
+        found = summarise(net, g, part, min_size=min_size)
+    doc = {
+        "method": method, "resolution": resolution, "seed": seed, "quality": part.quality,
+        "entities": len(part.names), "communities_total": part.count,
+        "communities": [
+            {"number": c.number, "size": c.size, "services": c.services, "jurisdictions": c.jurisdictions,
+             "first": c.first, "last": c.last, "hubs": [{"id": h, "strength": s} for h, s in c.hubs],
+             "members": list(c.members)}
+            for c in found
+        ],
+    }  # fmt: skip
+    _write(out_file, _json(doc))
+    out.print(f"{part.count} communities ({len(found)} of {min_size}+ members) written to {out_file}", markup=False)
+
+
+@analyze_app.command("money")
+def money(
+    world: WorldOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="write traces, flows and patterns (JSON) here")],
+    trace: Annotated[list[str] | None, typer.Option("--trace", help="instrument key to trace both ways")] = None,
+    rates: Annotated[Path | None, typer.Option(help="rates CSV (date,currency,eur); default: shipped table")] = None,
+    skip_unpriced: Annotated[bool, typer.Option(help="skip transfers the rates cannot price (counted)")] = False,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="amount conservation slack")] = 0.02,
+) -> None:
+    """Follow funds through a world's transfers; flows between jurisdictions; fan-in, fan-out, pass-through."""
+    from accord.graph.money import aggregate, patterns, trace_backward, trace_forward
+
+    with reporting():
+        ledger = _ledger(world, rates, skip_unpriced)
+        known = ledger.instruments
+        for key in trace or []:
+            if key not in known:
+                raise Invalid.at("/trace", f"instrument {key!r} takes part in no transfer")
+    with err.status(f"tracing {len(ledger.transfers)} transfers"):
+        traces = []
+        for key in trace or []:
+            for t in (
+                trace_forward(ledger, key, tolerance=tolerance),
+                trace_backward(ledger, key, tolerance=tolerance),
+            ):
+                traces.append({"origin": t.origin, "direction": t.direction, "reached_eur": t.reached, "hops": t.hops})
+        flows = aggregate(ledger, lambda t, src: t.source_country if src else t.target_country)
+        found = patterns(ledger)
+    doc = {
+        "transfers": len(ledger.transfers), "skipped": ledger.skipped, "reordered": ledger.reordered,
+        "self_transfers": ledger.self_transfers, "traces": traces,
+        "flows_between_jurisdictions": [vars_(f) for f in flows],
+        "patterns": [vars_(p) for p in found],
+    }  # fmt: skip
+    _write(out_file, _json(doc))
+    kinds = Counter(p.kind for p in found)
+    out.print(f"{len(ledger.transfers)} transfers; patterns {dict(kinds)}; written to {out_file}", markup=False)
+
+
+def vars_(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(obj)
+
+
+@analyze_app.command("timeline")
+def timeline(
+    world: WorldOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="write the timeline (JSON) here")],
+    key: Annotated[list[str] | None, typer.Option("--key", help="identifier key the timeline is about")] = None,
+    events: Annotated[Path | None, typer.Option(help="more events, NDJSON: at, kind, source, keys, ref")] = None,
+    tolerance: Annotated[int, typer.Option(min=0, help="seconds two sources may disagree on one event")] = 300,
+) -> None:
+    """One timeline (UTC, original offsets kept) from reports, payments and other events; clock disagreements."""
+    from datetime import timedelta
+
+    import orjson
+
+    from accord.graph.timeline import build_timeline, event_from, from_sightings, from_transfers
+
+    with reporting():
+        merged = from_sightings(_sightings(world))
+        if (world / "transfers.ndjson").is_file():
+            merged += from_transfers(_ledger(world, None, True).transfers)
+        if events is not None:
+            if not events.is_file():
+                raise Invalid.at("", f"{events}: no such file")
+            for lineno, line in enumerate(events.read_bytes().splitlines(), 1):
+                if line.strip():
+                    merged.append(event_from(orjson.loads(line), f"{events.name}:{lineno}"))
+        tl = build_timeline(merged, keys=key, tolerance=timedelta(seconds=tolerance))
+    doc = {
+        "events": [vars_(e) for e in tl.events],
+        "disagreements": [{**vars_(d), "spread_seconds": d.spread.total_seconds()} for d in tl.disagreements],
+    }
+    _write(out_file, _json(doc))
+    out.print(f"{len(tl.events)} events, {len(tl.disagreements)} clock disagreement(s); written to {out_file}")

@@ -1,7 +1,9 @@
 """Network analytics: the graphs behind the reports, and where to act on them (DESIGN section 2, ``graph/``).
 
 So far: reading plain edge lists, scoring a removal order (``dismantling``) and finding the key players
-whose removal breaks a network fastest (``baselines``, ``reinsertion``, ``keyplayers``).
+whose removal breaks a network fastest (``baselines``, ``reinsertion``, ``keyplayers``); the network of
+entities behind the reports (``sightings``, ``network``), its communities (``communities``), money flows
+through transfers (``rates``, ``money``) and merged timelines (``timeline``).
 """
 
 from __future__ import annotations

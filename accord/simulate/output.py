@@ -1,4 +1,5 @@
-"""Writing a world to disk: ``reports.ndjson`` (one submission per line) and ``truth.json``.
+"""Writing a world to disk: ``reports.ndjson`` (one submission per line), ``truth.json`` and
+``transfers.ndjson`` (the money moving along the planted chains and around them; ``simulate.transfers``).
 
 Both files are streamed and only renamed into place once complete, so a reader never mistakes a
 half-written world for a whole one.
@@ -9,20 +10,22 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import orjson
 
 from accord.simulate.reports import stream_reports
+from accord.simulate.transfers import stream_transfers
 from accord.simulate.truth import header
 from accord.simulate.world import DEFAULT_DAYS, DEFAULT_START, build_world, collector_paused
 
-__all__ = ["REPORTS_FILE", "TRUTH_FILE", "Summary", "generate"]
+__all__ = ["REPORTS_FILE", "TRANSFERS_FILE", "TRUTH_FILE", "Summary", "generate"]
 
 REPORTS_FILE = "reports.ndjson"
 TRUTH_FILE = "truth.json"
+TRANSFERS_FILE = "transfers.ndjson"
 _FLUSH = 4096
 
 
@@ -38,6 +41,9 @@ class Summary:
     media_files: int
     reports_path: Path
     truth_path: Path
+    transfers: int = 0
+    transfers_path: Path | None = field(default=None, compare=False)
+    """Where ``transfers.ndjson`` went (not compared, like a location rather than content)."""
 
 
 def generate(
@@ -99,8 +105,15 @@ def _generate(
             chunk = ",".join(f'"{prefix}{lo + i}":"{org_ids[s]}"' for i, s in enumerate(senders[lo : lo + _FLUSH]))
             tf.write((b"," if lo else b"") + chunk.encode())
         tf.write(b"}}")
+    transfers_path, transfers_tmp = out / TRANSFERS_FILE, out / f"{TRANSFERS_FILE}.partial"
+    transfers = 0
+    with transfers_tmp.open("wb") as xf:
+        for transfer in stream_transfers(world):
+            xf.write(dumps(transfer) + b"\n")
+            transfers += 1
     os.replace(reports_tmp, reports_path)
     os.replace(truth_tmp, truth_path)
+    os.replace(transfers_tmp, transfers_path)
     if progress is not None and (written == 0 or written % step):
         progress(written)
     return Summary(
@@ -114,4 +127,6 @@ def _generate(
         media_files=sum(len(f.files) for f in world.families),
         reports_path=reports_path,
         truth_path=truth_path,
+        transfers=transfers,
+        transfers_path=transfers_path,
     )
