@@ -18,10 +18,12 @@ from accord.api.routes import (
     custody,
     identifiers,
     match,
+    matches,
     media,
     meta,
     reports,
     retention,
+    reviews,
     transfer,
 )
 from accord.api.routes.people import router as people_router
@@ -68,7 +70,22 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody, retention, banks, match):
+    for module in (
+        meta,
+        reports,
+        transfer,
+        cases,
+        identifiers,
+        media,
+        admin,
+        audit,
+        custody,
+        retention,
+        banks,
+        match,
+        matches,
+        reviews,
+    ):
         app.include_router(module.router)
     app.include_router(sessions_router)
     app.include_router(people_router)

@@ -53,13 +53,31 @@ def create(
     ] = None,
     marking: Annotated[str, typer.Option(help="TLP marking")] = "AMBER",
     agreement: Annotated[str | None, typer.Option(help="share with this agreement's parties")] = None,
+    fp_flag_count: Annotated[int, typer.Option(help="flag an entry from this many false positives on")] = 3,
+    fp_flag_share: Annotated[int, typer.Option(help="... making at least this percentage of its verdicts")] = 50,
+    frame_quality: Annotated[int | None, typer.Option(help="vpdq: ignore frames of lower quality (50)")] = None,
+    query_match_percent: Annotated[
+        float | None, typer.Option(help="vpdq: share of a query's frames found in the entry (80)")
+    ] = None,
+    compared_match_percent: Annotated[
+        float | None, typer.Option(help="vpdq: share of the entry's frames found in the query (0)")
+    ] = None,
 ) -> None:
     """Create a bank."""
     with command_node(ctx) as node, reporting():
-        body = parse_obj(
-            BankIn, {"name": name, "type": type, "threshold": threshold, "marking": marking, "agreement_id": agreement}
-        )
-        _show(banks.create_local(node, org, body))
+        fields = {
+            "name": name,
+            "type": type,
+            "threshold": threshold,
+            "marking": marking,
+            "agreement_id": agreement,
+            "fp_flag_count": fp_flag_count,
+            "fp_flag_share": fp_flag_share,
+            "frame_quality": frame_quality,
+            "query_match_percent": query_match_percent,
+            "compared_match_percent": compared_match_percent,
+        }
+        _show(banks.create_local(node, org, parse_obj(BankIn, fields)))
 
 
 @bank_app.command("list")
@@ -160,6 +178,104 @@ def remove(
     out.print(f"entry {done.id} removed in version {done.removed_in_version}")
 
 
+@bank_app.command("add-video")
+def add_video(
+    ctx: typer.Context,
+    name: NameArg,
+    files: Annotated[list[Path], typer.Argument(help="vPDQ frame lists, one video a file")],
+    org: OrgOption,
+    source: SourceOption = None,
+) -> None:
+    """Add videos to a vpdq bank, one frame list a file (the vpdq tool's file, compact lines, or JSON);
+    all or none."""
+    texts = [_read_text(f) for f in files]
+    with command_node(ctx) as node, reporting():
+        bank_id = banks.resolve_local(node, org, name)
+        body = parse_obj(EntriesIn, {"entries": [{"value": t, "source": source} for t in texts]})
+        try:
+            done = banks.add_entries_local(node, org, bank_id, body)
+        except Invalid as exc:  # name the file, not the entry's index
+            pointer, message = next(iter(exc.errors.items()), ("", exc.detail))
+            index = pointer.split("/")[2] if pointer.startswith("/entries/") else None
+            raise fail(f"{files[int(index)] if index is not None else name}: {message}") from None
+    out.print(f"added {len(done.added)}, already present {done.already_present}")
+    _show(done.bank)
+
+
+@bank_app.command("retract")
+def retract(
+    ctx: typer.Context,
+    name: NameArg,
+    entry: Annotated[int, typer.Argument(help="entry id")],
+    org: OrgOption,
+    reason: Annotated[str, typer.Option("--reason", help="why the entry was wrong")],
+) -> None:
+    """Retract an entry: removed, flagged, and every match it produced is marked retracted with a review
+    opened for each organisation holding one."""
+    with command_node(ctx) as node, reporting():
+        bank_id = banks.resolve_local(node, org, name)
+        done = banks.retract_entry_local(node, org, bank_id, entry, reason)
+    out.print(f"entry {done.id} retracted (removed in version {done.removed_in_version})")
+
+
+@bank_app.command("flags")
+def flags(ctx: typer.Context, name: NameArg, org: OrgOption) -> None:
+    """The bank's entries flagged for false positives (counts only)."""
+    with command_node(ctx) as node, reporting():
+        found = banks.flags_local(node, org, banks.resolve_local(node, org, name))
+    for f in found:
+        out.print(
+            f"entry {f.entry_id}: {f.reason}, {f.false_positives} false positives of {f.verdicts} verdicts, "
+            f"raised {f.raised_at.isoformat()}"
+        )
+    out.print(f"{len(found)} flagged entries")
+
+
+@bank_app.command("rescan")
+def rescan_command(
+    ctx: typer.Context,
+    name: NameArg,
+    org: OrgOption,
+    since: Annotated[
+        int | None, typer.Option(help="search for entries added after this version (default: the last re-scan's)")
+    ] = None,
+    gpu: Annotated[bool, typer.Option("--gpu", help="search on a GPU with faiss when one is present")] = False,
+) -> None:
+    """Match the stored media history of every organisation that sees the bank against the entries it
+    gained since a version, recording new matches as intake does."""
+    from accord.services import rescan
+    from accord.signals.rescan_search import gpu_available
+
+    if gpu and not gpu_available():
+        err.print("no GPU available to faiss (or faiss without GPU support): searching on the CPU")
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    with command_node(ctx) as node, reporting(), bar:
+        bank_id = banks.resolve_local(node, org, name)
+        task = bar.add_task("re-scanning", total=None)
+        done = rescan.rescan_local(
+            node,
+            org,
+            bank_id,
+            since=since,
+            gpu=gpu,
+            on_start=lambda n: bar.update(task, total=n),
+            on_page=lambda n: bar.update(task, advance=n),
+        )
+    where = "GPU" if done.on_gpu else "CPU"
+    out.print(
+        f"{done.entries} new entries (versions {done.since + 1}-{done.version}) against {done.records} stored "
+        f"records of {done.organisations} organisation(s) on the {where}: {done.matches} new matches "
+        f"in {done.reports} reports"
+    )
+
+
 @bank_app.command("export")
 def export(
     ctx: typer.Context,
@@ -175,7 +291,9 @@ def export(
         bank_id = banks.resolve_local(node, org, name)
         dump = banks.export_local(node, org, bank_id)
     if format == "csv":
-        body = bank_files.write_csv(dump.bank.name, dump.bank.type, [e.value for e in dump.entries]).encode()
+        body = bank_files.write_csv(dump.bank.name, dump.bank.type, dump.values).encode()
+    elif dump.bank.type == "vpdq":
+        raise fail("--format: STIX has no pattern for a vPDQ frame list; export vpdq banks as csv")
     else:
         from accord.signals.stix_bank import bundle
 
@@ -191,12 +309,32 @@ _MATCH_BATCH = 10_000
 def match_command(
     ctx: typer.Context,
     bank: Annotated[str, typer.Option("--bank", help="bank name (or id)")],
-    input: Annotated[Path, typer.Option("--input", help="one hash (or URL) a line; - for standard input")],
     org: OrgOption,
+    input: Annotated[
+        Path | None, typer.Option("--input", help="one hash (or URL) a line; - for standard input")
+    ] = None,
+    image: Annotated[
+        list[Path] | None, typer.Option("--image", help="an image file, hashed with PDQ, MD5 and SHA-256 (repeatable)")
+    ] = None,
+    frames: Annotated[
+        list[Path] | None, typer.Option("--frames", help="a video's vPDQ frame list file (repeatable)")
+    ] = None,
 ) -> None:
     """Match every line of a file against one bank; print one JSON object per input line, in order:
     {"hash": ..., "matches": [{"entry": ..., "distance": ..., "bank": ...}]}. A bad line stops the run
-    before anything is printed (exit 2, naming the line)."""
+    before anything is printed (exit 2, naming the line). With --image, one object per image
+    ({"file", "pdq", "quality", "md5", "sha256", "matches"}); with --frames, one per frame list
+    ({"file", "video", "matches"} with the match percentages)."""
+    given = [x for x in (input, image, frames) if x]
+    if len(given) != 1:
+        raise fail("give one of --input, --image or --frames")
+    if image:
+        _match_images(ctx, bank, org, image)
+        return
+    if frames:
+        _match_frames(ctx, bank, org, frames)
+        return
+    assert input is not None
     text = sys.stdin.read() if str(input) == "-" else _read_text(input)
     with command_node(ctx) as node:
         with reporting():
@@ -218,6 +356,59 @@ def match_command(
                 ):
                     matches = [{"entry": m.entry, "distance": m.distance, "bank": found.name} for m in result.matches]
                     sys.stdout.write(orjson.dumps({"hash": line.strip(), "matches": matches}).decode() + "\n")
+
+
+def _match_images(ctx: typer.Context, bank: str, org: str, paths: list[Path]) -> None:
+    """Every image is read and hashed before anything is matched: a file that is not an image stops the run
+    first (exit 2, naming it)."""
+    hashed = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise fail(f"{path}: {exc}") from None
+        with reporting(str(path)):
+            hashed.append((path, matching.image_hashes(data)))
+    with command_node(ctx) as node, reporting():
+        found = banks.get_local(node, org, banks.resolve_local(node, org, bank))
+        if found.type not in ("pdq", "md5", "sha256"):
+            raise fail(f"bank {found.name!r} holds {found.type} signals; an image matches pdq, md5 or sha256 banks")
+        for path, h in hashed:
+            results = matching.match_local(node, org, matching.image_query(h, [found.id]))
+            hits = [
+                {"entry": m.entry, "type": m.type, "distance": m.distance, "bank": found.name}
+                for r in results
+                for m in r.matches
+            ]
+            line = {"file": str(path), "pdq": h.pdq, "quality": h.quality, "md5": h.md5, "sha256": h.sha256}
+            sys.stdout.write(orjson.dumps({**line, "matches": hits}).decode() + "\n")
+
+
+def _match_frames(ctx: typer.Context, bank: str, org: str, paths: list[Path]) -> None:
+    texts = [_read_text(p) for p in paths]
+    with command_node(ctx) as node:
+        with reporting():
+            found = banks.get_local(node, org, banks.resolve_local(node, org, bank))
+        if found.type != "vpdq":
+            raise fail(f"bank {found.name!r} holds {found.type} signals; a frame list matches vpdq banks")
+        try:
+            results = matching.match_local(node, org, MatchIn(videos=texts, banks=[found.id]))
+        except Invalid as exc:
+            pointer, message = next(iter(exc.errors.items()), ("", exc.detail))
+            index = pointer.split("/")[2] if pointer.startswith("/videos/") else None
+            raise fail(f"{paths[int(index)] if index is not None else bank}: {message}") from None
+        for path, r in zip(paths, results, strict=True):
+            hits = [
+                {
+                    "entry": m.entry,
+                    "distance": m.distance,
+                    "query_match_percent": m.query_match_percent,
+                    "compared_match_percent": m.compared_match_percent,
+                    "bank": found.name,
+                }
+                for m in r.matches
+            ]
+            sys.stdout.write(orjson.dumps({"file": str(path), "video": r.hash, "matches": hits}).decode() + "\n")
 
 
 def _read_text(path: Path) -> str:

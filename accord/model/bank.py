@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from accord.model.base import Inbound, Outbound
 
@@ -15,8 +15,10 @@ __all__ = [
     "EntriesAdded",
     "EntriesIn",
     "Entry",
+    "EntryCounts",
     "EntryIn",
     "Hit",
+    "ImageHashes",
     "MatchIn",
     "MatchResult",
     "RetractIn",
@@ -35,6 +37,21 @@ class BankIn(Inbound):
     agreement_id: str | None = Field(
         default=None, description="share the bank with the parties of this agreement while it is valid"
     )
+    fp_flag_count: int = Field(
+        default=3, ge=1, le=1_000_000, description="flag an entry from this many false-positive verdicts on"
+    )
+    fp_flag_share: int = Field(
+        default=50, ge=0, le=100, description="... when they are at least this percentage of its verdicts"
+    )
+    frame_quality: int | None = Field(
+        default=None, ge=0, le=100, description="vpdq: frames of lower PDQ quality are ignored (default 50)"
+    )
+    query_match_percent: float | None = Field(
+        default=None, ge=0, le=100, description="vpdq: share of the query's frames found in the entry (default 80)"
+    )
+    compared_match_percent: float | None = Field(
+        default=None, ge=0, le=100, description="vpdq: share of the entry's frames found in the query (default 0)"
+    )
 
 
 class Bank(Outbound):
@@ -47,17 +64,36 @@ class Bank(Outbound):
     agreement_id: str | None
     version: int
     entries: int = Field(description="entries in the bank now (removed and retracted ones not counted)")
+    fp_flag_count: int
+    fp_flag_share: int
+    rescanned_version: int = Field(description="the last version a re-scan of the stored media covered")
+    frame_quality: int | None = Field(default=None, description="vpdq banks only")
+    query_match_percent: float | None = Field(default=None, description="vpdq banks only")
+    compared_match_percent: float | None = Field(default=None, description="vpdq banks only")
     created_at: datetime
     updated_at: datetime
 
 
 class EntryIn(Inbound):
-    value: str = Field(min_length=1, max_length=2048)
+    value: str = Field(
+        min_length=1,
+        max_length=2_000_000,
+        description="the hash or URL; for a vpdq bank, the frame list (vpdq's file, compact lines, or JSON)",
+    )
     source: str | None = Field(default=None, max_length=200, description="where the signal came from")
 
 
 class EntriesIn(Inbound):
     entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
+
+
+class EntryCounts(Outbound):
+    """What the organisations that hold its matches said of an entry: counts only, never whose matches."""
+
+    matches: int = 0
+    confirmed: int = 0
+    false_positive: int = 0
+    not_actionable: int = 0
 
 
 class Entry(Outbound):
@@ -73,6 +109,8 @@ class Entry(Outbound):
     removed_at: datetime | None
     retracted: bool
     retracted_reason: str | None
+    frames: int | None = Field(default=None, description="vpdq: the entry's frame count")
+    counts: EntryCounts = Field(default_factory=EntryCounts)
 
 
 class EntriesAdded(Outbound):
@@ -87,14 +125,25 @@ class RetractIn(Inbound):
 
 class MatchIn(Inbound):
     hashes: list[str] = Field(
-        min_length=1,
+        default_factory=list,
         max_length=10_000,
         description=(
             "32 hex digits: md5; 64: pdq and sha256; anything else: a URL. A prefix 'type:' (pdq:, md5:, "
             "sha256:, url:) names the type"
         ),
     )
+    videos: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="vPDQ frame lists (the vpdq tool's file, compact lines or JSON, as text), against vpdq banks",
+    )
     banks: list[str] | None = Field(default=None, max_length=100, description="bank ids (default: every visible bank)")
+
+    @model_validator(mode="after")
+    def _something(self) -> MatchIn:
+        if not self.hashes and not self.videos:
+            raise ValueError("give at least one hash (hashes) or frame list (videos)")
+        return self
 
 
 class Hit(Outbound):
@@ -104,8 +153,19 @@ class Hit(Outbound):
     distance: int
     threshold: int
     bank_version: int
+    query_match_percent: float | None = Field(default=None, description="vpdq: share of the query's frames found")
+    compared_match_percent: float | None = Field(default=None, description="vpdq: share of the entry's frames found")
 
 
 class MatchResult(Outbound):
-    hash: str
+    hash: str = Field(description="the value asked about; for a video, the SHA-256 of its canonical frame list")
     matches: list[Hit]
+
+
+class ImageHashes(Outbound):
+    """What an uploaded image was matched as (the image itself is not kept)."""
+
+    pdq: str
+    quality: int = Field(description="PDQ quality 0-100 (under 50: a flat image, matches are less reliable)")
+    md5: str
+    sha256: str

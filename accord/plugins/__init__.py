@@ -46,6 +46,7 @@ _BUILTIN = (
     "accord.signals.signal_types.sha256",
     "accord.signals.signal_types.pdq",
     "accord.signals.signal_types.url",
+    "accord.signals.signal_types.vpdq",
 )
 
 

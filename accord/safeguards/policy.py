@@ -57,6 +57,11 @@ class Action(StrEnum):
     bank_read = "bank.read"
     bank_manage = "bank.manage"
     match_run = "match.run"
+    # The signal-quality loop: a verdict on one of the organisation's recorded matches, and the reviews a
+    # retraction leaves (a report or case to look at again). Those who read reports and act on them.
+    match_verdict = "match.verdict"
+    review_read = "review.read"
+    review_resolve = "review.resolve"
 
 
 _A = Action
@@ -80,6 +85,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.bank_read,
         _A.bank_manage,
         _A.match_run,
+        _A.match_verdict,
+        _A.review_read,
+        _A.review_resolve,
     },
     Role.investigator: _EVERYONE
     | {
@@ -96,6 +104,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.custody_export,
         _A.bank_read,
         _A.match_run,
+        _A.match_verdict,
+        _A.review_read,
+        _A.review_resolve,
     },
     Role.supervisor: _EVERYONE
     | {
@@ -113,6 +124,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.bank_read,
         _A.bank_manage,
         _A.match_run,
+        _A.match_verdict,
+        _A.review_read,
+        _A.review_resolve,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},

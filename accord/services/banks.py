@@ -8,6 +8,7 @@ acting for an organisation named by id, audited with no actor.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -16,14 +17,20 @@ from accord import plugins
 from accord.errors import Invalid, NotFound
 from accord.model.bank import Bank, BankIn, EntriesAdded, EntriesIn, Entry
 from accord.model.organisation import Actor
+from accord.model.verdict import EntryFlag
 from accord.safeguards import policy
 from accord.safeguards.policy import Action
 from accord.services.audit import authorize, draft, refusals
 from accord.services.node import Node
+from accord.signals.signal_type import Matching
+from accord.signals.signal_types import vpdq as vpdq_type
+from accord.signals.vpdq import QUALITY_TOLERANCE, VpdqFrame, parse_frames
 from accord.store import audit as audit_store
 from accord.store import banks as store
 from accord.store import orgs as org_store
 from accord.store import retention as retention_store
+from accord.store import reviews as review_store
+from accord.store import verdicts as verdict_store
 
 __all__ = [
     "EntryPage",
@@ -34,6 +41,8 @@ __all__ = [
     "create_local",
     "export",
     "export_local",
+    "flags",
+    "flags_local",
     "get",
     "get_local",
     "list_banks",
@@ -43,6 +52,7 @@ __all__ = [
     "remove_entry_local",
     "resolve_local",
     "retract_entry",
+    "retract_entry_local",
 ]
 
 
@@ -75,6 +85,10 @@ def _checked(node: Node, conn: Connection, org_id: str, body: BankIn) -> dict[st
         if body.threshold not in (None, 0):
             raise Invalid.at("/threshold", f"{body.type} matches exactly: no threshold")
         threshold = 0
+    video = kind.matching is Matching.frames
+    for name in ("frame_quality", "query_match_percent", "compared_match_percent"):
+        if not video and getattr(body, name) is not None:
+            raise Invalid.at(f"/{name}", f"{name} is a vpdq bank's setting, not a {body.type} bank's")
     if body.agreement_id is not None:
         # an agreement the organisation is no party to is "no agreement", as a missing one
         if not retention_store.parties_of(conn, org_id, [body.agreement_id]):
@@ -83,13 +97,22 @@ def _checked(node: Node, conn: Connection, org_id: str, body: BankIn) -> dict[st
         terms = node.vocab.markings.terms
         if cap in terms and terms[body.marking].attrs["rank"] > terms[cap].attrs["rank"]:
             raise Invalid.at("/marking", f"agreement {body.agreement_id} allows at most {cap}, not {body.marking}")
-    return {
+    row: dict[str, object] = {
         "name": body.name,
         "signal_type": kind.get_name(),
         "threshold": threshold,
         "marking": body.marking,
         "agreement_id": body.agreement_id,
+        "fp_flag_count": body.fp_flag_count,
+        "fp_flag_share": body.fp_flag_share,
     }
+    if video:
+        row |= {
+            "frame_quality": QUALITY_TOLERANCE if body.frame_quality is None else body.frame_quality,
+            "query_match_percent": 80.0 if body.query_match_percent is None else body.query_match_percent,
+            "compared_match_percent": 0.0 if body.compared_match_percent is None else body.compared_match_percent,
+        }
+    return row
 
 
 def _create(node: Node, org_id: str, actor: Actor | None, body: BankIn, request_id: str | None) -> Bank:
@@ -181,12 +204,19 @@ def _add(
         now = node.clock.now()
         bank = store.get_owned(conn, org_id, bank_id, now)
         kind = plugins.signal_type(bank.type)
+        video = kind.matching is Matching.frames
         values: dict[str, str | None] = {}
+        frames: dict[str, list[VpdqFrame]] = {}  # a vPDQ entry's frames, under its value (the digest)
         for i, e in enumerate(body.entries):
+            if len(e.value) > kind.max_length:
+                raise Invalid.at(f"/entries/{i}/value", f"at most {kind.max_length:,} characters for {bank.type}")
             try:
                 canonical = kind.validate(e.value)
             except Invalid as exc:
                 raise Invalid.at(f"/entries/{i}/value", next(iter(exc.errors.values()), exc.detail)) from None
+            if video:
+                frames[vpdq_type.digest(canonical)] = parse_frames(canonical)
+                canonical = vpdq_type.digest(canonical)
             values.setdefault(canonical, e.source)
         present = store.existing_values(conn, bank.id, list(values))
         fresh = [(v, s) for v, s in values.items() if v not in present]
@@ -197,6 +227,9 @@ def _add(
                 {"value": v, "source": s, "added_by": actor.id if actor else None, "added_at": now} for v, s in fresh
             ]
             added = store.insert_entries(conn, bank, rows, version)
+            if video:
+                store.insert_frames(conn, {e.id: frames[e.value] for e in added})
+                added = [e.model_copy(update={"frames": len(frames[e.value])}) for e in added]
             _audit(
                 node,
                 conn,
@@ -241,8 +274,59 @@ def _remove(
             return current  # removed (or retracted) already: nothing changes, the version stays
         version = store.bump_version(conn, bank.id, now)
         done = store.remove_entry(conn, bank.id, entry_id, version, now, reason=reason)
-        _audit(node, conn, actor, org_id, action, bank.id, request_id, {"entry_id": entry_id, "version": version})
+        detail: dict[str, object] = {"entry_id": entry_id, "version": version}
+        if reason is not None:
+            # counts only: the owner learns how much the retraction reached, never whose reports
+            detail |= _review_matches(node, conn, bank.id, entry_id, request_id)
+        _audit(node, conn, actor, org_id, action, bank.id, request_id, detail)
     return done
+
+
+def _review_matches(
+    node: Node, conn: Connection, bank_id: str, entry_id: int, request_id: str | None
+) -> dict[str, int]:
+    """A retraction's reach: every match the entry produced is marked retracted, and each organisation
+    holding one gets a review of each matched report and of each of its cases citing one, with one
+    ``review.open`` audit event (its own report and review ids)."""
+    now = node.clock.now()
+    produced = verdict_store.of_entry(conn, entry_id)
+    verdict_store.retract(conn, [m for m, _, _ in produced], now)
+    per_org: dict[str, dict[str, int]] = {}
+    for _, org, report in produced:
+        per_org.setdefault(org, {})
+        per_org[org][report] = per_org[org].get(report, 0) + 1
+    opened = 0
+    for org, reports in sorted(per_org.items()):
+        items = [review_store.NewReview(org, "report", r, bank_id, entry_id, n) for r, n in sorted(reports.items())]
+        for case_id, cited in review_store.cases_citing(conn, org, list(reports)).items():
+            items.append(
+                review_store.NewReview(org, "case", case_id, bank_id, entry_id, sum(reports[r] for r in cited))
+            )
+        made = review_store.insert_new(conn, items, "entry_retracted", lambda: node.ids("rvw"), now)
+        opened += len(made)
+        if made:
+            audit_store.append(
+                conn,
+                [
+                    draft(
+                        node,
+                        None,
+                        "review.open",
+                        "review",
+                        request_id=request_id,
+                        org_id=org,
+                        detail={
+                            "reason": "entry_retracted",
+                            "bank_id": bank_id,
+                            "entry_id": entry_id,
+                            "ids": [r.id for r in made],
+                            "reports": sorted(reports),
+                            "cases": sorted(r.object_id for r in made if r.object_type == "case"),
+                        },
+                    )
+                ],
+            )
+    return {"matches": len(produced), "organisations": len(per_org), "reviews": opened}
 
 
 def remove_entry(node: Node, actor: Actor, bank_id: str, entry_id: int, request_id: str | None = None) -> Entry:
@@ -267,6 +351,10 @@ def retract_entry(
         return _remove(node, actor.org_id, actor, bank_id, entry_id, reason, request_id)
 
 
+def retract_entry_local(node: Node, org_id: str, bank_id: str, entry_id: int, reason: str) -> Entry:
+    return _remove(node, _org(node, org_id), None, bank_id, entry_id, reason, None)
+
+
 @dataclass(frozen=True)
 class EntryPage:
     items: list[Entry]
@@ -289,15 +377,46 @@ def list_entries(
         bank = store.get(conn, actor.org_id, bank_id, node.clock.now())
         items = store.entries_page(conn, bank.id, after, limit + 1, include_removed=include_removed)
         more = len(items) > limit
-        items = items[:limit]
+        items = _with_counts(conn, bank, items[:limit])
         _audit(node, conn, actor, actor.org_id, "bank.entries.read", bank.id, request_id, {"count": len(items)})
     return EntryPage(items, items[-1].id if more else None)
+
+
+def _with_counts(conn: Connection, bank: Bank, items: list[Entry]) -> list[Entry]:
+    """Entries with their match and verdict counts (and a vPDQ entry's frame count)."""
+    ids = [e.id for e in items]
+    counts = verdict_store.entry_counts(conn, ids)
+    frames = store.frame_counts(conn, ids) if bank.type == store.VPDQ else {}
+    return [e.model_copy(update={"counts": counts[e.id], "frames": frames.get(e.id)}) for e in items]
+
+
+def _flags(node: Node, org_id: str, actor: Actor | None, bank_id: str, request_id: str | None) -> list[EntryFlag]:
+    with node.db.write() as conn:
+        bank = store.get_owned(conn, org_id, bank_id, node.clock.now(), lock=False)
+        found = verdict_store.flags(conn, bank.id)
+        _audit(node, conn, actor, org_id, "bank.flags.read", bank.id, request_id, {"count": len(found)})
+    return found
+
+
+def flags(node: Node, actor: Actor, bank_id: str, request_id: str | None = None) -> list[EntryFlag]:
+    """The entries of the organisation's own bank flagged for their false positives (a bank shared with
+    the caller is its owner's to read: 403)."""
+    authorize(node, actor, Action.bank_read, request_id)
+    with refusals(node, actor, "bank.flags.read", request_id):
+        return _flags(node, actor.org_id, actor, bank_id, request_id)
+
+
+def flags_local(node: Node, org_id: str, bank_id: str) -> list[EntryFlag]:
+    return _flags(node, _org(node, org_id), None, bank_id, None)
 
 
 @dataclass(frozen=True)
 class Export:
     bank: Bank
     entries: list[Entry]
+    values: list[str]
+    """Each entry's signal as exchanged: its value, or for a vPDQ entry ThreatExchange's ``signal_str`` (a
+    JSON list of ``pdq_hex,quality,timestamp`` strings), which ``accord bank import`` reads back."""
 
 
 def _export(node: Node, org_id: str, actor: Actor | None, bank_id: str, request_id: str | None) -> Export:
@@ -308,8 +427,12 @@ def _export(node: Node, org_id: str, actor: Actor | None, bank_id: str, request_
         while page := store.entries_page(conn, bank.id, after, 10_000):
             entries += page
             after = page[-1].id
+        values = [e.value for e in entries]
+        if bank.type == store.VPDQ:
+            frames = store.frames_of(conn, [e.id for e in entries])
+            values = [json.dumps([f"{f.pdq_hex},{f.quality},{f.timestamp:.3f}" for f in frames[e.id]]) for e in entries]
         _audit(node, conn, actor, org_id, "bank.export", bank.id, request_id, {"entries": len(entries)})
-    return Export(bank, entries)
+    return Export(bank, entries, values)
 
 
 def export(node: Node, actor: Actor, bank_id: str, request_id: str | None = None) -> Export:

@@ -1,7 +1,7 @@
-"""The node's PDQ indexes: one per bank this process has matched against, each holding the bank version
-it reflects. A bank that changed since is caught up from the entries added or removed after that version
-(``bank_entries.added_in_version`` / ``removed_in_version``), never rebuilt; snapshots are written under
-``data_dir/indexes`` (``PdqIndex.save``: a versioned binary file, never a pickle) every
+"""The node's PDQ indexes: one per PDQ bank (or vPDQ bank: its frames) this process has matched against,
+each holding the bank version it reflects. A bank that changed since is caught up from the entries added or
+removed after that version (``bank_entries.added_in_version`` / ``removed_in_version``), never rebuilt;
+snapshots are written under ``data_dir/indexes`` (``PdqIndex.save``: a versioned binary file, never a pickle) every
 ``ACCORD_INDEX_SNAPSHOT_CHANGES`` versions, so a restarted node loads the last one and catches up from it.
 """
 
@@ -56,8 +56,12 @@ class BankIndexes:
 
     def _current(self, conn: Connection, bank: BankRef) -> _Held:
         held = self._held.get(bank.id) or self._load(bank)
+        # a vPDQ bank's index holds its entries' frames (of the bank's quality or more) under packed ids
+        quality = bank.frame_quality if bank.type == store.VPDQ else None
         if held is None:
-            rows = store.active_entries(conn, bank.id)
+            rows = (
+                store.active_entries(conn, bank.id) if quality is None else store.active_frames(conn, bank.id, quality)
+            )
             index = PdqIndex()
             if rows:
                 index.add(np.array([i for i, _ in rows], dtype=np.int64), from_hex([v for _, v in rows]))
@@ -65,7 +69,7 @@ class BankIndexes:
             self.rebuilds += 1
             self._save(bank.id, held)
         elif held.version < bank.version:
-            changes = store.changes_since(conn, bank.id, held.version)
+            changes = store.changes_since(conn, bank.id, held.version, min_quality=quality)
             held.index.remove(changes.removed)
             if changes.added:
                 ids = np.array([i for i, _ in changes.added], dtype=np.int64)

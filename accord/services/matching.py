@@ -8,6 +8,7 @@ prefixes); PDQ entries through the node's per-process PDQ index of each bank
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -19,21 +20,35 @@ from accord import plugins
 from accord.custody.entry import CustodyAction, CustodyEntry
 from accord.errors import Invalid, NotFound
 from accord.ids import ActorId
-from accord.model.bank import Hit, MatchIn, MatchResult
+from accord.model.bank import Hit, ImageHashes, MatchIn, MatchResult
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
 from accord.services import custody
 from accord.services.audit import authorize, draft, refusals
 from accord.services.node import Node
+from accord.signals.pdq import pdq_image
 from accord.signals.pdq_index import from_hex
 from accord.signals.signal_type import Matching
+from accord.signals.signal_types import vpdq as vpdq_type
+from accord.signals.vpdq import match_frames, parse_frames
 from accord.store import audit as audit_store
 from accord.store import banks as store
 from accord.store import orgs as org_store
 from accord.store.banks import BankRef, MatchRow
 from accord.store.reports import NewReport
 
-__all__ = ["MATCHER", "Found", "Query", "find", "match", "match_intake", "match_local", "parse_query"]
+__all__ = [
+    "MATCHER",
+    "Found",
+    "Query",
+    "find",
+    "image_hashes",
+    "image_query",
+    "match",
+    "match_intake",
+    "match_local",
+    "parse_query",
+]
 
 MATCHER = ActorId("accord:matcher")
 """Who intake's "matched" custody leaves name: the node's matcher, acting on the submitter's report."""
@@ -88,6 +103,7 @@ class _Found:
     bank: BankRef
     entry: int
     distance: int
+    percents: tuple[float, float] | None = None  # vPDQ: (query, compared) match percentages
 
 
 @dataclass
@@ -105,6 +121,8 @@ class Found:
                 distance=f.distance,
                 threshold=f.bank.threshold,
                 bank_version=f.bank.version,
+                query_match_percent=f.percents[0] if f.percents else None,
+                compared_match_percent=f.percents[1] if f.percents else None,
             )
             for f in self.by_position.get(position, [])
         ]
@@ -127,6 +145,10 @@ def find(node: Node, conn: Connection, banks: Sequence[BankRef], queries: Sequen
         if not qs or type_name not in known:
             continue
         kind = known[type_name]
+        if kind.matching is Matching.frames:
+            for bank in of_type:
+                _find_frames(node, conn, bank, qs, found)
+            continue
         if kind.matching is Matching.distance:
             arr = from_hex([q.value for q in qs])
             for bank in of_type:
@@ -148,8 +170,47 @@ def find(node: Node, conn: Connection, banks: Sequence[BankRef], queries: Sequen
     return found
 
 
-def _run(node: Node, org_id: str, actor: Actor | None, body: MatchIn, request_id: str | None) -> list[MatchResult]:
+def _find_frames(node: Node, conn: Connection, bank: BankRef, qs: Sequence[Query], found: Found) -> None:
+    """vPDQ: the bank's index (all frames of all entries, of the bank's quality or more) finds the entries
+    sharing a frame within the threshold with each query; each such entry is then compared whole, as
+    ThreatExchange's brute-force vPDQ match does, and kept when both match percentages reach the bank's."""
+    for q in qs:
+        frames = parse_frames(q.value)
+        usable = sorted({f.pdq_hex for f in frames if f.quality >= bank.frame_quality})
+        if not usable:
+            continue
+        nearest: dict[int, int] = {}
+        for ids, dists in node.bank_indexes.search(conn, bank, from_hex(usable)):
+            for i, d in zip(ids.tolist(), dists.tolist(), strict=True):
+                entry = i >> store.FRAME_BITS
+                nearest[entry] = min(d, nearest.get(entry, d))
+        if not nearest:
+            continue
+        for entry, theirs in store.frames_of(conn, sorted(nearest)).items():
+            got = match_frames(frames, theirs, distance_tolerance=bank.threshold, quality_tolerance=bank.frame_quality)
+            if got.query_match_percent >= bank.query_match_percent and (
+                got.compared_match_percent >= bank.compared_match_percent
+            ):
+                found.by_position[q.position].append(
+                    _Found(bank, entry, nearest[entry], (got.query_match_percent, got.compared_match_percent))
+                )
+
+
+def _queries(body: MatchIn) -> list[Query]:
+    """The request's queries: hashes at positions 0.., then videos after them (typed vpdq)."""
     queries = [q for i, h in enumerate(body.hashes) for q in parse_query(i, h, f"/hashes/{i}")]
+    kind = plugins.signal_type("vpdq")
+    for i, text in enumerate(body.videos):
+        try:
+            canonical = kind.validate(text)
+        except Invalid as exc:
+            raise Invalid.at(f"/videos/{i}", next(iter(exc.errors.values()), exc.detail)) from None
+        queries.append(Query(len(body.hashes) + i, "vpdq", canonical))
+    return queries
+
+
+def _run(node: Node, org_id: str, actor: Actor | None, body: MatchIn, request_id: str | None) -> list[MatchResult]:
+    queries = _queries(body)
     with node.db.write() as conn:
         now = node.clock.now()
         banks = store.visible_refs(conn, org_id, now, ids=body.banks)
@@ -169,19 +230,44 @@ def _run(node: Node, org_id: str, actor: Actor | None, body: MatchIn, request_id
                     request_id=request_id,
                     org_id=org_id,
                     # counts and bank ids, never the values asked about
-                    detail={"hashes": len(body.hashes), "banks": [b.id for b in banks], "matches": found.count},
+                    detail={
+                        "hashes": len(body.hashes),
+                        "videos": len(body.videos),
+                        "banks": [b.id for b in banks],
+                        "matches": found.count,
+                    },
                 )
             ],
         )
-    return [MatchResult(hash=h, matches=found.hits(i)) for i, h in enumerate(body.hashes)]
+    videos = [
+        MatchResult(hash=vpdq_type.digest(q.value), matches=found.hits(q.position)) for q in queries if q.type == "vpdq"
+    ]
+    return [MatchResult(hash=h, matches=found.hits(i)) for i, h in enumerate(body.hashes)] + videos
 
 
 def match(node: Node, actor: Actor, body: MatchIn, request_id: str | None = None) -> list[MatchResult]:
     """Per hash, every entry of the banks the caller's organisation sees (or of ``body.banks``) that it
-    matches, with bank, distance, threshold and bank version."""
+    matches, with bank, distance, threshold and bank version; then per video (``body.videos``, after the
+    hashes, under the digest of its frame list), every vPDQ entry it matches with the match percentages."""
     authorize(node, actor, Action.match_run, request_id)
     with refusals(node, actor, "match.run", request_id):
         return _run(node, actor.org_id, actor, body, request_id)
+
+
+def image_hashes(data: bytes) -> ImageHashes:
+    """PDQ (with quality), MD5 and SHA-256 of an uploaded image; ``Invalid`` at /image for anything that is
+    not a decodable image of a supported format, and for a decompression bomb (refused from its header)."""
+    pdq = pdq_image(data)
+    return ImageHashes(
+        pdq=pdq.hex,
+        quality=pdq.quality,
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def image_query(hashes: ImageHashes, banks: Sequence[str] | None) -> MatchIn:
+    return MatchIn(hashes=[f"pdq:{hashes.pdq}", f"md5:{hashes.md5}", f"sha256:{hashes.sha256}"], banks=banks)
 
 
 def match_local(node: Node, org_id: str, body: MatchIn) -> list[MatchResult]:

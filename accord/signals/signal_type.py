@@ -24,12 +24,16 @@ __all__ = ["HexDigest", "Matching", "SignalType"]
 class Matching(StrEnum):
     exact = "exact"  # equal canonical forms (md5, sha256, url)
     distance = "distance"  # within the bank's threshold (pdq: Hamming distance over 256 bits)
+    frames = "frames"  # a list of PDQ frames compared as vPDQ does (frame distance, then match percentages)
 
 
 class SignalType(ABC):
     matching: Matching = Matching.exact
     max_distance: int = 0
     """The largest threshold a bank of this type may set (0 for exact types)."""
+    max_length: int = 2048
+    """The longest value accepted (an entry's value column holds 2,100 characters; vPDQ keeps its frames
+    apart and allows whole frame lists)."""
 
     @classmethod
     @abstractmethod

@@ -18,13 +18,17 @@ from sqlalchemy.exc import IntegrityError
 
 from accord.errors import Conflict, Forbidden, NotFound
 from accord.model.bank import Bank, Entry
-from accord.store.schema import agreement_parties, agreements, bank_entries, banks, matches
+from accord.signals.vpdq import VpdqFrame
+from accord.store.schema import agreement_parties, agreements, bank_entries, bank_entry_frames, banks, matches
 
 __all__ = [
+    "FRAME_BITS",
+    "VPDQ",
     "BankRef",
     "Changes",
     "MatchRow",
     "active_entries",
+    "active_frames",
     "agreement_max_marking",
     "bump_version",
     "changes_since",
@@ -32,19 +36,29 @@ __all__ = [
     "entry",
     "exact_hits",
     "existing_values",
+    "frame_counts",
+    "frames_of",
     "get",
     "get_owned",
     "insert_bank",
     "insert_entries",
+    "insert_frames",
     "insert_matches",
     "matches_of",
     "owned_by_name",
+    "parties",
+    "ref",
     "remove_entry",
+    "set_rescanned",
     "visible",
     "visible_refs",
 ]
 
 _CHUNK = 5000
+VPDQ = "vpdq"
+FRAME_BITS = 20
+"""A vPDQ bank's index holds frames, each under ``entry_id << FRAME_BITS | position`` (so at most 2**20
+frames an entry): the entry is the id shifted back, with no map to keep."""
 
 
 def _visible_to(org_id: str, now: datetime) -> ColumnElement[bool]:
@@ -79,6 +93,18 @@ def _bank(row: Any) -> Bank:
         agreement_id=row.agreement_id,
         version=row.version,
         entries=row.entries,
+        fp_flag_count=row.fp_flag_count,
+        fp_flag_share=row.fp_flag_share,
+        rescanned_version=row.rescanned_version,
+        **(
+            {
+                "frame_quality": row.frame_quality,
+                "query_match_percent": row.query_match_percent,
+                "compared_match_percent": row.compared_match_percent,
+            }
+            if row.signal_type == VPDQ
+            else {}
+        ),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -105,6 +131,34 @@ class BankRef:
     type: str
     threshold: int
     version: int
+    frame_quality: int = 50
+    query_match_percent: float = 80.0
+    compared_match_percent: float = 0.0
+
+
+def _ref(r: Any) -> BankRef:
+    return BankRef(
+        r.id,
+        r.org_id,
+        r.signal_type,
+        r.threshold,
+        r.version,
+        r.frame_quality,
+        r.query_match_percent,
+        r.compared_match_percent,
+    )
+
+
+_REF_COLUMNS = (
+    banks.c.id,
+    banks.c.org_id,
+    banks.c.signal_type,
+    banks.c.threshold,
+    banks.c.version,
+    banks.c.frame_quality,
+    banks.c.query_match_percent,
+    banks.c.compared_match_percent,
+)
 
 
 def visible_refs(
@@ -112,12 +166,39 @@ def visible_refs(
 ) -> list[BankRef]:
     """``visible`` for matching: one indexed query, nothing read when the organisation sees no bank."""
     t = banks.c
-    q = select(t.id, t.org_id, t.signal_type, t.threshold, t.version).where(_visible_to(org_id, now))
+    q = select(*_REF_COLUMNS).where(_visible_to(org_id, now))
     if ids is not None:
         q = q.where(t.id.in_(list(ids)))
     if kinds := sorted(set(types)):
         q = q.where(t.signal_type.in_(kinds))
-    return [BankRef(r.id, r.org_id, r.signal_type, r.threshold, r.version) for r in conn.execute(q.order_by(t.id))]
+    return [_ref(r) for r in conn.execute(q.order_by(t.id))]
+
+
+def ref(conn: Connection, bank_id: str) -> BankRef:
+    """A bank's matching view by id, visibility not checked: for the node's own jobs (a re-scan), whose
+    caller has resolved the bank for its owner already."""
+    return _ref(conn.execute(select(*_REF_COLUMNS).where(banks.c.id == bank_id)).one())
+
+
+def set_rescanned(conn: Connection, bank_id: str, version: int) -> None:
+    conn.execute(update(banks).where(banks.c.id == bank_id).values(rescanned_version=version))
+
+
+def parties(conn: Connection, bank_id: str, now: datetime) -> list[str]:
+    """The organisations that see the bank now: its owner and its valid agreement's parties."""
+    b, a, p = banks.c, agreements.c, agreement_parties.c
+    owner, agreement_id = conn.execute(select(b.org_id, b.agreement_id).where(b.id == bank_id)).one()
+    found = {owner}
+    if agreement_id is not None:
+        q = (
+            select(p.org_id)
+            .join(agreements, a.id == p.agreement_id)
+            .where(
+                p.agreement_id == agreement_id, a.valid_from <= now, or_(a.valid_until.is_(None), a.valid_until > now)
+            )
+        )
+        found.update(conn.execute(q).scalars())
+    return sorted(found)
 
 
 def get(conn: Connection, org_id: str, bank_id: str, now: datetime) -> Bank:
@@ -254,23 +335,88 @@ def active_entries(conn: Connection, bank_id: str) -> list[tuple[int, str]]:
     return [(r.id, r.value) for r in conn.execute(q)]
 
 
+def _frames_where(entry_ids: Any, min_quality: int) -> Any:
+    f = bank_entry_frames.c
+    return (
+        select(f.entry_id, f.position, f.pdq_hex)
+        .where(f.entry_id.in_(entry_ids), f.quality >= min_quality)
+        .order_by(f.entry_id, f.position)
+    )
+
+
+def active_frames(conn: Connection, bank_id: str, min_quality: int) -> list[tuple[int, str]]:
+    """(packed id, PDQ hex) of every frame of quality ``min_quality`` or more of the bank's entries now."""
+    e = bank_entries.c
+    held = select(e.id).where(e.bank_id == bank_id, e.removed_in_version.is_(None))
+    return [(r.entry_id << FRAME_BITS | r.position, r.pdq_hex) for r in conn.execute(_frames_where(held, min_quality))]
+
+
+def insert_frames(conn: Connection, frames: dict[int, Sequence[VpdqFrame]]) -> None:
+    rows = [
+        {
+            "entry_id": entry_id,
+            "position": i,
+            "frame_number": f.frame_number,
+            "pdq_hex": f.pdq_hex,
+            "quality": f.quality,
+            "timestamp": f.timestamp,
+        }
+        for entry_id, fs in frames.items()
+        for i, f in enumerate(fs)
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        conn.execute(insert(bank_entry_frames), rows[start : start + _CHUNK])
+
+
+def frames_of(conn: Connection, entry_ids: Sequence[int]) -> dict[int, list[VpdqFrame]]:
+    """Every frame of these entries, in order."""
+    f = bank_entry_frames.c
+    out: dict[int, list[VpdqFrame]] = {i: [] for i in entry_ids}
+    ids = sorted(set(entry_ids))
+    for start in range(0, len(ids), _CHUNK):
+        q = select(bank_entry_frames).where(f.entry_id.in_(ids[start : start + _CHUNK]))
+        for r in conn.execute(q.order_by(f.entry_id, f.position)):
+            out[r.entry_id].append(VpdqFrame(r.frame_number, r.pdq_hex, r.quality, r.timestamp))
+    return out
+
+
+def frame_counts(conn: Connection, entry_ids: Sequence[int]) -> dict[int, int]:
+    f = bank_entry_frames.c
+    out: dict[int, int] = {}
+    ids = sorted(set(entry_ids))
+    for start in range(0, len(ids), _CHUNK):
+        q = select(f.entry_id, func.count()).where(f.entry_id.in_(ids[start : start + _CHUNK])).group_by(f.entry_id)
+        out.update((r[0], r[1]) for r in conn.execute(q))
+    return out
+
+
 @dataclass(frozen=True)
 class Changes:
     added: list[tuple[int, str]]
     removed: list[int]
 
 
-def changes_since(conn: Connection, bank_id: str, version: int) -> Changes:
+def changes_since(conn: Connection, bank_id: str, version: int, *, min_quality: int | None = None) -> Changes:
     """What an index as of ``version`` lacks: entries added since (and still there), and entries removed
-    since. Read through the (bank_id, added/removed_in_version) indexes, never the whole bank."""
+    since. Read through the (bank_id, added/removed_in_version) indexes, never the whole bank. With
+    ``min_quality`` (a vPDQ bank) it is frames under packed ids, of entries added and removed."""
     e = bank_entries.c
-    added = conn.execute(
+    added = (
         select(e.id, e.value)
         .where(e.bank_id == bank_id, e.added_in_version > version, e.removed_in_version.is_(None))
         .order_by(e.id)
     )
-    removed = conn.execute(select(e.id).where(e.bank_id == bank_id, e.removed_in_version > version))
-    return Changes([(r.id, r.value) for r in added], list(removed.scalars()))
+    removed = select(e.id).where(e.bank_id == bank_id, e.removed_in_version > version)
+    if min_quality is None:
+        return Changes([(r.id, r.value) for r in conn.execute(added)], list(conn.execute(removed).scalars()))
+    arrived = select(e.id).where(e.bank_id == bank_id, e.added_in_version > version, e.removed_in_version.is_(None))
+    new = [
+        (r.entry_id << FRAME_BITS | r.position, r.pdq_hex) for r in conn.execute(_frames_where(arrived, min_quality))
+    ]
+    # every frame of a removed entry, whatever its quality (removing an id the index lacks is a no-op)
+    f = bank_entry_frames.c
+    gone = select(f.entry_id, f.position).where(f.entry_id.in_(removed))
+    return Changes(new, [r.entry_id << FRAME_BITS | r.position for r in conn.execute(gone)])
 
 
 def exact_hits(

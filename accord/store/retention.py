@@ -2,7 +2,8 @@
 
 A purge of whole reports removes, in the caller's transaction: the reports' links to identifier and media
 records (bringing each record's count down, and removing a record no report holds any more), their
-idempotency keys and the report rows, sealed part included. Case links and unseal requests stay: they
+idempotency keys, their matches (verdicts on them, reviews they owed) and the report rows, sealed part
+included. Case links and unseal requests stay: they
 name the report, whose tombstone (``report_purges``) says what it was and when it went. A purge of the
 sealed part only clears the report's sealed blob.
 """
@@ -19,6 +20,8 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, no
 from accord.errors import Gone
 from accord.model.retention import AgreementCap, CategoryPlan, RetentionRule
 from accord.store import observables as observable_store
+from accord.store import reviews as review_store
+from accord.store import verdicts as verdict_store
 from accord.store.schema import (
     agreement_parties,
     agreements,
@@ -268,8 +271,11 @@ def _unlink(conn: Connection, ids: Sequence[str]) -> None:
 
 
 def delete_reports(conn: Connection, org_id: str, ids: Sequence[str]) -> None:
-    """Remove whole reports of one organisation and everything that holds their content."""
+    """Remove whole reports of one organisation and everything that holds their content: their matches
+    too (with the verdicts on them, and the reviews the reports owed), which name the report and its keys."""
     _unlink(conn, ids)
+    verdict_store.delete_for_reports(conn, org_id, ids)
+    review_store.delete_for_reports(conn, org_id, ids)
     for chunk in _chunks(ids):
         conn.execute(
             delete(idempotency_keys).where(idempotency_keys.c.org_id == org_id, idempotency_keys.c.report_id.in_(chunk))

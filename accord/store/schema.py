@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -553,6 +554,17 @@ banks = Table(
     Column("created_by", ID),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the signal-quality loop: an entry with at least fp_flag_count false positives making at least
+    # fp_flag_share percent of its verdicts is flagged to the owner (docs/matching.md, "Verdicts and flags")
+    Column("fp_flag_count", Integer, nullable=False, server_default=text("3")),
+    Column("fp_flag_share", Integer, nullable=False, server_default=text("50")),
+    # the last version a re-scan of the stored media covered (0: none; intake matched what came after)
+    Column("rescanned_version", Integer, nullable=False, server_default=text("0")),
+    # vPDQ banks: frames under frame_quality are ignored; a video matches an entry when at least
+    # query_match_percent of its frames are found in the entry and compared_match_percent of the entry's in it
+    Column("frame_quality", Integer, nullable=False, server_default=text("50")),
+    Column("query_match_percent", Float, nullable=False, server_default=text("80")),
+    Column("compared_match_percent", Float, nullable=False, server_default=text("0")),
     UniqueConstraint("org_id", "name"),
     # the banks an organisation sees through its agreements
     Index(None, "agreement_id"),
@@ -588,7 +600,7 @@ matches = Table(
     metadata,
     Column("id", SERIAL, primary_key=True, autoincrement=True),
     Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
-    # not a foreign key: the match record outlives a report purged under retention, as case links do
+    # not a foreign key: a purge deletes a report's matches in its own statements (store.retention)
     Column("report_id", ID, nullable=False),
     Column("key", String(2100), nullable=False),
     Column("bank_id", ID, ForeignKey("banks.id"), nullable=False),
@@ -597,8 +609,91 @@ matches = Table(
     Column("threshold", Integer, nullable=False),
     Column("bank_version", Integer, nullable=False),
     Column("matched_at", UtcDateTime, nullable=False),
+    # "active", or "retracted" once its entry was retracted (what it led to is then under review)
+    Column("status", String(20), nullable=False, server_default=text("'active'")),
+    Column("retracted_at", UtcDateTime),
     Index(None, "org_id", "report_id"),
     # a retraction finds every match its entry produced
     Index(None, "entry_id"),
     Index(None, "bank_id"),
+)
+
+
+# --- the signal-quality loop (docs/matching.md, "Verdicts and flags", "Retraction", "Video (vPDQ)") ------
+
+__all__ += ["bank_entry_frames", "entry_flags", "match_verdicts", "reviews"]
+
+# A vPDQ entry's frames. The entry's value is the SHA-256 of its canonical frame list (what tells two
+# submissions of one video apart from two videos); the frames themselves live here, one row each.
+bank_entry_frames = Table(
+    "bank_entry_frames",
+    metadata,
+    Column("entry_id", SERIAL, ForeignKey("bank_entries.id"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("frame_number", Integer, nullable=False),
+    Column("pdq_hex", String(64), nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("timestamp", Float, nullable=False),
+)
+
+# Verdicts on recorded matches, by the organisation holding the match. A changed verdict supersedes the
+# current one (superseded_at set) instead of overwriting it: the history stays. entry_id and bank_id are
+# copied from the match so that an entry's counts are one indexed read.
+match_verdicts = Table(
+    "match_verdicts",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("match_id", SERIAL, ForeignKey("matches.id"), nullable=False),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False),
+    Column("entry_id", SERIAL, ForeignKey("bank_entries.id"), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("note", String(40)),
+    Column("actor_id", ID),
+    Column("at", UtcDateTime, nullable=False),
+    Column("superseded_at", UtcDateTime),
+    Index(None, "match_id"),
+    Index(None, "entry_id"),
+    # one current verdict per match (a match belongs to one organisation)
+    Index(
+        "uq_match_verdicts_current",
+        "match_id",
+        unique=True,
+        sqlite_where=text("superseded_at IS NULL"),
+        postgresql_where=text("superseded_at IS NULL"),
+    ),
+)
+
+# An entry flagged to its bank's owner (once per reason): counts only, never whose matches they were.
+entry_flags = Table(
+    "entry_flags",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False, index=True),
+    Column("entry_id", SERIAL, ForeignKey("bank_entries.id"), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("false_positives", Integer, nullable=False),
+    Column("verdicts", Integer, nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    UniqueConstraint("entry_id", "reason"),
+)
+
+# Something an organisation must look at again: a report (or a case citing it) that a now-retracted
+# entry matched. One per (object, entry); resolved_at set once someone has.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("object_type", String(20), nullable=False),
+    Column("object_id", ID, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False),
+    Column("entry_id", SERIAL, ForeignKey("bank_entries.id"), nullable=False),
+    Column("matches", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", ID),
+    UniqueConstraint("org_id", "object_type", "object_id", "entry_id"),
+    Index(None, "org_id", "resolved_at"),
 )

@@ -111,6 +111,11 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): Action.bank_manage,
     ("GET", "/v1/banks/{bank_id}/export"): Action.bank_read,
     ("POST", "/v1/match"): Action.match_run,
+    ("GET", "/v1/banks/{bank_id}/flags"): Action.bank_read,
+    ("GET", "/v1/reports/{report_id}/matches"): Action.report_read,
+    ("POST", "/v1/matches/{match_id}/verdict"): Action.match_verdict,
+    ("GET", "/v1/reviews"): Action.review_read,
+    ("POST", "/v1/reviews/{review_id}:resolve"): Action.review_resolve,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -127,8 +132,10 @@ PARAM_KIND = {
     "custodian_id": "cus",
     "bank_id": "bnk",
     "entry_id": "ent",
+    "match_id": "mtc",
+    "review_id": "rvw",
 }
-KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent")
+KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent", "mtc", "rvw")
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
@@ -159,6 +166,8 @@ class Org:
     agreements: list[str] = field(default_factory=list)  # named in retention rules' bodies
     banks: list[str] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)  # bank entry numbers (numbers: not in ids())
+    matches: list[str] = field(default_factory=list)  # recorded match numbers (numbers: not in ids())
+    reviews: list[str] = field(default_factory=list)
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -172,6 +181,7 @@ class Org:
             *self.session_ids,
             *self.agreements,
             *self.banks,
+            *self.reviews,
             *sealing,
         }
 
@@ -191,6 +201,8 @@ class Org:
             "agr": self.agreements,
             "bnk": self.banks,
             "ent": self.entries,
+            "mtc": self.matches,
+            "rvw": self.reviews,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -320,6 +332,17 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
     added = ok(client.post(f"/v1/banks/{bank['id']}/entries", json={"entries": values}, headers=analyst))
     org.banks.append(bank["id"])
     org.entries = [str(e["id"]) for e in added["added"]]
+    # a report matching the two near-zero entries (not the canary), then the last entry retracted: the
+    # organisation holds matches to give verdicts on and a review to resolve
+    body = report_json(f"{letter}-matched", media=[{"pdq": "0" * 64}])
+    matched = ok(client.post("/v1/reports", json=body, headers=analyst), 201)["id"]
+    org.reports.append(matched)
+    org.matches = [str(m["id"]) for m in ok(client.get(f"/v1/reports/{matched}/matches", headers=analyst))]
+    assert len(org.matches) == 2
+    retract = {"reason": "populate"}
+    ok(client.post(f"/v1/banks/{bank['id']}/entries/{org.entries[-1]}:retract", json=retract, headers=analyst))
+    org.reviews = [r["id"] for r in ok(client.get("/v1/reviews", headers=analyst))["items"]]
+    assert len(org.reviews) == 1
     return org
 
 
@@ -501,6 +524,8 @@ class Sweep:
             "agr": a.agreements[0],
             "bnk": a.banks[0],
             "ent": a.entries[-1],
+            "mtc": a.matches[0],
+            "rvw": a.reviews[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -513,7 +538,7 @@ class Sweep:
         self.own_2xx_by_role: set[tuple[str, str, Role]] = set()
 
     def missing(self, prefix: str) -> str:
-        return NO_SUCH_LEAF if prefix in ("leaf", "ent") else self.world.node.ids(prefix)
+        return NO_SUCH_LEAF if prefix in ("leaf", "ent", "mtc") else self.world.node.ids(prefix)
 
     # Which ids a path parameter gets: own (the control, first), each foreign one, one that names nothing.
     def path_values(self, ep: Endpoint) -> Iterator[tuple[dict[str, str], str]]:
@@ -626,6 +651,7 @@ class Sweep:
             ("POST", "/v1/people"): {"name": "sweep person", "roles": ["custodian"]},
             ("POST", "/v1/banks/{bank_id}/entries"): {"entries": [{"value": CANARY_PDQ}]},
             ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): {"reason": "sweep"},
+            ("POST", "/v1/matches/{match_id}/verdict"): {"verdict": "confirmed", "note": "sweep"},
         }.get(key)
         for values, target in self.path_values(ep):
             if target == "own" and not ep.params:

@@ -19,6 +19,7 @@ from accord.clock import FixedClock
 from accord.custody.bundle import verify_bundle
 from accord.custody.entry import parse_leaf
 from accord.errors import Forbidden, Gone, Invalid, NotFound
+from accord.model.bank import BankIn, EntriesIn
 from accord.model.case import CaseIn
 from accord.model.identifier import Identifier
 from accord.model.media import Media
@@ -27,9 +28,11 @@ from accord.model.parse import parse_obj
 from accord.model.report import Report, ReportIn
 from accord.model.retention import RetentionRulesIn
 from accord.model.unseal import UnsealRequestIn
-from accord.services import cases, custody, exports, reports, retention, unsealing
+from accord.model.verdict import VerdictIn, VerdictKind
+from accord.services import banks, cases, custody, exports, reports, retention, reviews, unsealing, verdicts
 from accord.services.node import Node
 from accord.store import schema
+from accord.store import verdicts as verdict_store
 from accord.store.reports import ReportFilter
 from tests.conftest import World, report_json
 from tests.sealing import sealed_report
@@ -510,3 +513,34 @@ def test_the_server_runner_purges_on_its_interval(world: World, clock: FixedCloc
     finally:
         runner.stop()
     assert rows(node, schema.reports, schema.reports.c.org_id == org_id) == 0 and runner.runs >= 1
+
+
+def test_a_purge_takes_the_reports_matches_and_verdicts(world: World, clock: FixedClock) -> None:
+    """A purged report's matches name it and its keys: they go with it, with the verdicts on them (the
+    entry's counts lose them) and the reviews it owed; the kept report's stay."""
+    node = world.node
+    org_id, a, _ = people(world)
+    pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    bank = banks.create_local(node, org_id, BankIn(name="b", type="pdq"))
+    added = banks.add_entries_local(node, org_id, bank.id, EntriesIn.model_validate({"entries": [{"value": pdq}]}))
+    entry = added.added[0].id
+    (doomed,) = submit(node, a, report_json("doomed", media=[{"pdq": pdq}]))
+    clock.advance(timedelta(days=2))
+    (kept,) = submit(node, a, report_json("kept", media=[{"pdq": pdq}]))
+    for r in (doomed, kept):
+        (m,) = verdicts.report_matches(node, a, r.id)
+        verdicts.record_verdict(node, a, m.id, VerdictIn(verdict=VerdictKind.false_positive))
+    banks.retract_entry_local(node, org_id, bank.id, entry, "wrong")
+    assert {r.object_id for r in reviews.list_local(node, org_id)} == {doomed.id, kept.id}
+    retention.set_rule_local(node, org_id, "report", 3)
+    clock.advance(timedelta(days=2))
+
+    assert retention.run(node).total == 1
+    m, v = schema.matches.c, schema.match_verdicts.c
+    assert rows(node, schema.matches, m.report_id == doomed.id) == 0
+    assert rows(node, schema.matches, m.report_id == kept.id) == 1
+    assert rows(node, schema.match_verdicts, v.entry_id == entry) == 1  # the kept report's
+    assert {r.object_id for r in reviews.list_local(node, org_id)} == {kept.id}
+    with node.db.read() as conn:
+        counts = verdict_store.entry_counts(conn, [entry])[entry]
+    assert (counts.matches, counts.false_positive) == (1, 1)

@@ -36,7 +36,7 @@ class SignalTypeContract:
             assert list(caught.value.errors) == [""], bad
 
     def test_matching_kind_and_threshold_range(self, kind: type[SignalType]) -> None:
-        assert (kind.matching is Matching.distance) == (kind.max_distance > 0)
+        assert (kind.matching is not Matching.exact) == (kind.max_distance > 0)
 
 
 @pytest.fixture(params=sorted(plugins.signal_types()))

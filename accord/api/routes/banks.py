@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from accord.api.deps import CurrentActor, NodeDep, RequestId
 from accord.model.bank import Bank, BankIn, EntriesAdded, EntriesIn, Entry, RetractIn
+from accord.model.verdict import EntryFlag
 from accord.services import banks as service
 from accord.signals.bank_files import write_csv
 
@@ -71,6 +72,12 @@ def retract_entry(
     return service.retract_entry(node, actor, bank_id, entry_id, body.reason, rid)
 
 
+@router.get("/{bank_id}/flags", response_model=list[EntryFlag])
+def bank_flags(bank_id: str, actor: CurrentActor, node: NodeDep, rid: RequestId) -> list[EntryFlag]:
+    """The bank's entries flagged for false positives (the owner's to read: counts, never whose matches)."""
+    return service.flags(node, actor, bank_id, rid)
+
+
 @router.get("/{bank_id}/export")
 def export_bank(
     bank_id: str,
@@ -80,5 +87,5 @@ def export_bank(
     format: Annotated[Literal["csv"], Query(description="csv: HMA's signal-exchange CSV layout")] = "csv",
 ) -> Response:
     out = service.export(node, actor, bank_id, rid)
-    body = write_csv(out.bank.name, out.bank.type, [e.value for e in out.entries])
+    body = write_csv(out.bank.name, out.bank.type, out.values)
     return Response(body, media_type="text/csv; charset=utf-8")
