@@ -12,6 +12,7 @@ from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
 from accord.api.routes import (
     admin,
+    analytics,
     audit,
     banks,
     cases,
@@ -68,7 +69,21 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.state.node = node
     app.state.run_jobs = run_jobs
     problems.install(app)
-    for module in (meta, reports, transfer, cases, identifiers, media, admin, audit, custody, retention, banks, match):
+    for module in (
+        meta,
+        reports,
+        transfer,
+        cases,
+        identifiers,
+        media,
+        admin,
+        audit,
+        custody,
+        retention,
+        banks,
+        match,
+        analytics,
+    ):
         app.include_router(module.router)
     app.include_router(sessions_router)
     app.include_router(people_router)

@@ -57,6 +57,11 @@ class Action(StrEnum):
     bank_read = "bank.read"
     bank_manage = "bank.manage"
     match_run = "match.run"
+    # Analytics (docs/analytics.md): running an analysis of the organisation's reports (network,
+    # communities, key players, timeline) and reading its stored results. Apart from report.read because a
+    # result is a derived view over every report at once, which a deployment may grant or withhold apart.
+    analytics_run = "analytics.run"
+    analytics_read = "analytics.read"
 
 
 _A = Action
@@ -80,6 +85,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.bank_read,
         _A.bank_manage,
         _A.match_run,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.investigator: _EVERYONE
     | {
@@ -96,6 +103,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.custody_export,
         _A.bank_read,
         _A.match_run,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.supervisor: _EVERYONE
     | {
@@ -113,6 +122,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.bank_read,
         _A.bank_manage,
         _A.match_run,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},

@@ -111,6 +111,12 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): Action.bank_manage,
     ("GET", "/v1/banks/{bank_id}/export"): Action.bank_read,
     ("POST", "/v1/match"): Action.match_run,
+    ("POST", "/v1/analytics/runs"): Action.analytics_run,
+    ("GET", "/v1/analytics/runs"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}/result"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}/view"): Action.analytics_read,
+    ("GET", "/v1/analytics/static/cytoscape.min.js"): None,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -127,8 +133,9 @@ PARAM_KIND = {
     "custodian_id": "cus",
     "bank_id": "bnk",
     "entry_id": "ent",
+    "run_id": "run",
 }
-KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent")
+KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent", "run")
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
@@ -159,6 +166,7 @@ class Org:
     agreements: list[str] = field(default_factory=list)  # named in retention rules' bodies
     banks: list[str] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)  # bank entry numbers (numbers: not in ids())
+    runs: list[str] = field(default_factory=list)  # analytics runs (a network run: the view draws it)
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -172,6 +180,7 @@ class Org:
             *self.session_ids,
             *self.agreements,
             *self.banks,
+            *self.runs,
             *sealing,
         }
 
@@ -191,6 +200,7 @@ class Org:
             "agr": self.agreements,
             "bnk": self.banks,
             "ent": self.entries,
+            "run": self.runs,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -306,6 +316,12 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
             break
         time.sleep(0.05)
     org.reports.append(ok(client.get("/v1/reports", headers=analyst))["items"][-1]["id"])
+    run = ok(client.post("/v1/analytics/runs", json={"kind": "network"}, headers=analyst), 202)
+    org.runs.append(run["id"])
+    for _ in range(600):
+        if ok(client.get(f"/v1/analytics/runs/{run['id']}", headers=analyst))["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
     # the reports' "received" custody leaves, recorded by intake
     with world.node.db.read() as conn:
         leaves = custody_store.leaves_for_objects(conn, org.actors[Role.analyst], "report", org.reports, below=2**62)
@@ -501,6 +517,7 @@ class Sweep:
             "agr": a.agreements[0],
             "bnk": a.banks[0],
             "ent": a.entries[-1],
+            "run": a.runs[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -626,6 +643,7 @@ class Sweep:
             ("POST", "/v1/people"): {"name": "sweep person", "roles": ["custodian"]},
             ("POST", "/v1/banks/{bank_id}/entries"): {"entries": [{"value": CANARY_PDQ}]},
             ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): {"reason": "sweep"},
+            ("POST", "/v1/analytics/runs"): {"kind": "network"},
         }.get(key)
         for values, target in self.path_values(ep):
             if target == "own" and not ep.params:
