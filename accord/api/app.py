@@ -12,6 +12,7 @@ from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
 from accord.api.routes import (
     admin,
+    analytics,
     audit,
     banks,
     cases,
@@ -85,6 +86,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
         match,
         matches,
         reviews,
+        analytics,
     ):
         app.include_router(module.router)
     app.include_router(sessions_router)

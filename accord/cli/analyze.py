@@ -1,5 +1,7 @@
 """``accord analyze``: network analytics on files, no node needed: key players on an edge list; the network,
-its communities, money flows and timelines of a simulated world's output directory."""
+its communities, money flows and timelines of a simulated world's output directory. With ``--org`` the
+network, communities, key players and timeline run on the node instead (``accord --data-dir DIR``), as an
+analytics run of that organisation's reports, stored like one queued through the API."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
 from accord.errors import Invalid
 
@@ -33,10 +36,49 @@ def _read_ids(path: Path) -> list[str]:
     return [t for t in (line.split("#", 1)[0].strip() for line in lines) if t]
 
 
+OrgOpt = Annotated[
+    str | None, typer.Option("--org", help="run on the node (accord --data-dir DIR) for this organisation's reports")
+]
+
+
+def _on_node(ctx: typer.Context, org: str, kind: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Run one analysis on the node with a progress bar; the run and its result are stored."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from accord.model.analytics import RunIn
+    from accord.services import analytics
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with command_node(ctx) as node, Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("queued", total=None)
+
+        def show(p: Any) -> None:
+            bar.update(task, description=p.stage, completed=p.done, total=p.total or None)
+
+        with reporting():
+            outcome = analytics.run_local(node, org, RunIn(kind=kind, parameters=parameters), show)
+    if outcome.doc is None:
+        raise fail(f"run {outcome.run.id} failed: {outcome.run.error}")
+    version = outcome.run.data_version
+    err.print(f"run {outcome.run.id}: {version.reports if version else 0} reports of {org}", markup=False)
+    return outcome.doc
+
+
+def _only_one(world: Path | None, org: str | None, what: str = "--world") -> None:
+    if (world is None) == (org is None):
+        raise fail(f"give either {what} (files) or --org (this node's reports)")
+
+
 @analyze_app.command("keyplayers")
 def keyplayers(
-    edgelist: Annotated[Path, typer.Option(help="edge list: 'u v' a line, '#' comments, optional '# nodes=N'")],
-    order_out: Annotated[Path, typer.Option(help="file to write the full removal order to, one node id a line")],
+    ctx: typer.Context,
+    edgelist: Annotated[
+        Path | None, typer.Option(help="edge list: 'u v' a line, '#' comments, optional '# nodes=N'")
+    ] = None,
+    order_out: Annotated[
+        Path | None,
+        typer.Option(help="file to write the removal order to, one node id a line (--org: the first --top)"),
+    ] = None,
     method: Annotated[str, typer.Option(help="accord, hda, hba, corehd or ci")] = "accord",
     reinsertion: Annotated[bool, typer.Option(help="greedy reinsertion after a baseline")] = True,
     seed: Annotated[int, typer.Option(help="seed for tie-breaking and sampling: same seed, same order")] = 0,
@@ -45,12 +87,41 @@ def keyplayers(
     actionable: Annotated[
         Path | None, typer.Option(help="node ids that can be acted on, one a line (with --k; default: all)")
     ] = None,
+    org: OrgOpt = None,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="--org: how many of the ranking to keep")] = 25,
+    jurisdiction: Annotated[
+        list[str] | None, typer.Option("--jurisdiction", help="--org with --k: only entities placed here act")
+    ] = None,
 ) -> None:
     """Rank the nodes whose removal breaks the network fastest; print R and AUC10 of the order."""
     from accord.graph.dismantling import auc10, lcc_curve, robustness
     from accord.graph.edgelist import read_edgelist
     from accord.graph.keyplayers import choose, dismantle
 
+    _only_one(edgelist, org, "--edgelist")
+    if org is not None:
+        params: dict[str, Any] = {"method": method, "objective": objective, "seed": seed, "top": top, "k": k}
+        if jurisdiction:
+            params["jurisdictions"] = jurisdiction
+        doc = _on_node(ctx, org, "keyplayers", params)
+        if order_out is not None:
+            _write(order_out, "".join(f"{p['id']}\n" for p in doc["ranking"]).encode())
+        out.print(
+            f"{doc['method']}: {doc['entities']} entities, {doc['edges']} edges; R = {doc['r']:.6f}, "
+            f"AUC10 = {doc['auc10']:.4f}",
+            markup=False,
+        )
+        for p in doc["ranking"]:
+            out.print(f"{p['rank']:>4} {p['id']} (degree {p['degree']}, {p['reports']} reports)", markup=False)
+        if doc["choice"] is not None:
+            c = doc["choice"]
+            out.print(f"best {len(c['entities'])} to act on: largest component left {c['largest_component_left']}")
+            for e in c["entities"]:
+                out.print(e["id"], markup=False)
+        return
+    assert edgelist is not None
+    if order_out is None:
+        raise fail("--order-out is needed with --edgelist")
     if actionable is not None and k is None:
         raise fail("--actionable needs --k (how many nodes to choose)")
     with reporting():
@@ -182,7 +253,7 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
 
 
-WorldOpt = Annotated[Path, typer.Option(help="a simulated world's directory (reports.ndjson, truth.json, ...)")]
+WorldOpt = Annotated[Path | None, typer.Option(help="a simulated world's directory (reports.ndjson, truth.json, ...)")]
 MappingOpt = Annotated[
     Path | None, typer.Option(help="entity resolution: JSON object identifier key -> entity id (default: none)")
 ]
@@ -204,13 +275,27 @@ def _network(world: Path, mapping: Path | None, with_payments: bool) -> Any:
 
 @analyze_app.command("network")
 def network(
-    world: WorldOpt,
+    ctx: typer.Context,
+    world: WorldOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write Cytoscape.js elements here")] = None,
     graphml: Annotated[Path | None, typer.Option(help="write GraphML here")] = None,
     mapping: MappingOpt = None,
     payments: Annotated[bool, typer.Option(help="add payment edges from transfers.ndjson")] = True,
+    org: OrgOpt = None,
 ) -> None:
     """Build the network of a world's reports (and payments); write it as Cytoscape.js JSON and/or GraphML."""
+    _only_one(world, org)
+    if org is not None:
+        from accord.graph.analysis import network_graphml
+
+        doc = _on_node(ctx, org, "network", {})
+        if json_out:
+            _write(json_out, _json(doc["elements"]))
+        if graphml:
+            _write(graphml, network_graphml(doc))
+        out.print(f"{doc['entities']} entities, {doc['edges']} edges from {doc['reports']} reports", markup=False)
+        return
+    assert world is not None
     net = _network(world, mapping, payments)
     if json_out:
         _write(json_out, _json(net.cytoscape()))
@@ -229,16 +314,28 @@ def network(
 
 @analyze_app.command("communities")
 def communities(
-    world: WorldOpt,
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="write the communities (JSON) here")],
+    world: WorldOpt = None,
     method: Annotated[str, typer.Option(help="modularity or cpm")] = "modularity",
     resolution: Annotated[float, typer.Option(help="resolution parameter (CPM: minimum density)")] = 1.0,
     seed: Annotated[int, typer.Option(help="same seed, same communities")] = 0,
     min_size: Annotated[int, typer.Option(min=1, help="leave out smaller communities")] = 3,
     mapping: MappingOpt = None,
+    org: OrgOpt = None,
 ) -> None:
     """Find communities with Leiden and summarise each (size, platforms, jurisdictions, time span, hubs)."""
     from accord.graph.communities import detect, summarise
+
+    _only_one(world, org)
+    if org is not None:
+        params = {"method": method, "resolution": resolution, "seed": seed, "min_size": min_size}
+        found_doc = _on_node(ctx, org, "communities", params)
+        _write(out_file, _json(found_doc))
+        kept = len(found_doc["communities"])
+        out.print(f"{found_doc['communities_total']} communities ({kept} of {min_size}+ members) written to {out_file}")
+        return
+    assert world is not None
 
     net = _network(world, mapping, True)
     with reporting(), err.status("finding communities"):
@@ -261,7 +358,7 @@ def communities(
 
 @analyze_app.command("money")
 def money(
-    world: WorldOpt,
+    world: Annotated[Path, typer.Option(help="a simulated world's directory (transfers.ndjson, ...)")],
     out_file: Annotated[Path, typer.Option("--out", help="write traces, flows and patterns (JSON) here")],
     trace: Annotated[list[str] | None, typer.Option("--trace", help="instrument key to trace both ways")] = None,
     rates: Annotated[Path | None, typer.Option(help="rates CSV (date,currency,eur); default: shipped table")] = None,
@@ -306,11 +403,13 @@ def vars_(obj: Any) -> dict[str, Any]:
 
 @analyze_app.command("timeline")
 def timeline(
-    world: WorldOpt,
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="write the timeline (JSON) here")],
+    world: WorldOpt = None,
     key: Annotated[list[str] | None, typer.Option("--key", help="identifier key the timeline is about")] = None,
     events: Annotated[Path | None, typer.Option(help="more events, NDJSON: at, kind, source, keys, ref")] = None,
     tolerance: Annotated[int, typer.Option(min=0, help="seconds two sources may disagree on one event")] = 300,
+    org: OrgOpt = None,
 ) -> None:
     """One timeline (UTC, original offsets kept) from reports, payments and other events; clock disagreements."""
     from datetime import timedelta
@@ -318,6 +417,18 @@ def timeline(
     import orjson
 
     from accord.graph.timeline import build_timeline, event_from, from_sightings, from_transfers
+
+    _only_one(world, org)
+    if org is not None:
+        if events is not None:
+            raise fail("--events is for --world; on a node the timeline is of the stored reports")
+        params: dict[str, Any] = {"tolerance_seconds": tolerance, **({"keys": key} if key else {})}
+        doc = _on_node(ctx, org, "timeline", params)
+        _write(out_file, _json(doc))
+        n, d = doc["events_total"], len(doc["disagreements"])
+        out.print(f"{n} events, {d} clock disagreement(s); written to {out_file}")
+        return
+    assert world is not None
 
     with reporting():
         merged = from_sightings(_sightings(world))

@@ -62,6 +62,11 @@ class Action(StrEnum):
     match_verdict = "match.verdict"
     review_read = "review.read"
     review_resolve = "review.resolve"
+    # Analytics (docs/analytics.md): running an analysis of the organisation's reports (network,
+    # communities, key players, timeline) and reading its stored results. Apart from report.read because a
+    # result is a derived view over every report at once, which a deployment may grant or withhold apart.
+    analytics_run = "analytics.run"
+    analytics_read = "analytics.read"
 
 
 _A = Action
@@ -88,6 +93,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.match_verdict,
         _A.review_read,
         _A.review_resolve,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.investigator: _EVERYONE
     | {
@@ -107,6 +114,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.match_verdict,
         _A.review_read,
         _A.review_resolve,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.supervisor: _EVERYONE
     | {
@@ -127,6 +136,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.match_verdict,
         _A.review_read,
         _A.review_resolve,
+        _A.analytics_run,
+        _A.analytics_read,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},

@@ -19,10 +19,12 @@ from accord.errors import AccordError
 from accord.model.job import Job, JobProgress, JobRejection, JobStatus
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
+from accord.services import analytics
 from accord.services.audit import authorize, draft
 from accord.services.imports import import_stream
 from accord.services.node import Node
 from accord.services.reports import BulkResult
+from accord.store import analytics as analytics_store
 from accord.store import audit as audit_store
 from accord.store import jobs as store
 from accord.store import orgs as org_store
@@ -129,7 +131,8 @@ def run_next(node: Node) -> bool:
 
 
 class JobRunner:
-    """One thread that runs queued jobs one after another; ``wake()`` after queueing one."""
+    """One thread that runs queued jobs one after another, imports first, then analytics runs
+    (``accord.services.analytics``); ``wake()`` after queueing one."""
 
     def __init__(self, node: Node, poll_seconds: float = 2.0) -> None:
         self.node, self.poll = node, poll_seconds
@@ -140,6 +143,7 @@ class JobRunner:
     def start(self) -> None:
         with self.node.db.write() as conn:
             back = store.requeue_stale(conn, self.node.clock.now() - STALE_AFTER)
+            back += analytics_store.requeue_stale(conn, self.node.clock.now() - STALE_AFTER)
         if back:
             log.warning("requeued %d job(s) left running by a stopped process", back)
         self._thread.start()
@@ -156,7 +160,7 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                ran = run_next(self.node)
+                ran = run_next(self.node) or analytics.run_next(self.node)
             except Exception:  # the database went away for a moment: try again later
                 log.exception("job runner")
                 ran = False

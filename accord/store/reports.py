@@ -34,6 +34,7 @@ __all__ = [
     "idempotency_lookup",
     "insert_idempotency",
     "insert_many",
+    "org_page",
     "page",
 ]
 
@@ -247,6 +248,15 @@ def page(conn: Connection, actor: Actor, f: ReportFilter, after: str | None, lim
     if f.urgency:
         # codes are vocabulary-checked, so a quoted substring match on the JSON array is exact
         q = q.where(cast(reports.c.urgency, Text).contains(f'"{f.urgency}"'))
+    return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
+
+
+def org_page(conn: Connection, org_id: str, after: str | None, upto: str, limit: int) -> list[Report]:
+    """One organisation's reports in id order, after ``after`` and up to ``upto`` (an analysis reads the
+    reports that existed when it started, page by page, each page in its own short transaction)."""
+    q = select(*_PUBLIC).where(reports.c.org_id == org_id, reports.c.id <= upto)
+    if after:
+        q = q.where(reports.c.id > after)
     return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
 
 

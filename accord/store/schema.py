@@ -26,6 +26,7 @@ from accord.store.types import UtcDateTime
 __all__ = [
     "actors",
     "agreements",
+    "analytics_runs",
     "audit_events",
     "case_reports",
     "cases",
@@ -289,6 +290,33 @@ jobs = Table(
     Column("progress", JSON, nullable=False),
     Column("rejections", JSON, nullable=False),
     Column("error", String(2000)),
+    Index(None, "status", "created_at"),
+)
+
+# --- analytics runs (docs/analytics.md) ----------------------------------------------------------
+# A run of one analysis over an organisation's reports: queued, claimed and beaten like ``jobs``, with the
+# result kept (zlib-compressed JSON) beside the parameters and the data version it used. Its own table, not
+# a job kind: a run started at the console has no actor (the operator acts as the node), and the result is
+# read far more often than a job row.
+analytics_runs = Table(
+    "analytics_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("actor_id", ID, ForeignKey("actors.id")),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("heartbeat_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("progress", JSON, nullable=False),
+    Column("data_version", JSON),
+    Column("result", LargeBinary),
+    Column("error", String(2000)),
+    Index(None, "org_id", "created_at"),
     Index(None, "status", "created_at"),
 )
 

@@ -116,6 +116,12 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/matches/{match_id}/verdict"): Action.match_verdict,
     ("GET", "/v1/reviews"): Action.review_read,
     ("POST", "/v1/reviews/{review_id}:resolve"): Action.review_resolve,
+    ("POST", "/v1/analytics/runs"): Action.analytics_run,
+    ("GET", "/v1/analytics/runs"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}/result"): Action.analytics_read,
+    ("GET", "/v1/analytics/runs/{run_id}/view"): Action.analytics_read,
+    ("GET", "/v1/analytics/static/cytoscape.min.js"): None,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -134,8 +140,26 @@ PARAM_KIND = {
     "entry_id": "ent",
     "match_id": "mtc",
     "review_id": "rvw",
+    "run_id": "run",
 }
-KINDS = ("rpt", "case", "key", "org", "job", "leaf", "act", "wrt", "unr", "cus", "agr", "bnk", "ent", "mtc", "rvw")
+KINDS = (
+    "rpt",
+    "case",
+    "key",
+    "org",
+    "job",
+    "leaf",
+    "act",
+    "wrt",
+    "unr",
+    "cus",
+    "agr",
+    "bnk",
+    "ent",
+    "mtc",
+    "rvw",
+    "run",
+)
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
 # Each role's routes are swept twice: with an API key, and with a person's session of the same roles.
@@ -168,6 +192,7 @@ class Org:
     entries: list[str] = field(default_factory=list)  # bank entry numbers (numbers: not in ids())
     matches: list[str] = field(default_factory=list)  # recorded match numbers (numbers: not in ids())
     reviews: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # analytics runs (a network run: the view draws it)
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -182,6 +207,7 @@ class Org:
             *self.agreements,
             *self.banks,
             *self.reviews,
+            *self.runs,
             *sealing,
         }
 
@@ -203,6 +229,7 @@ class Org:
             "ent": self.entries,
             "mtc": self.matches,
             "rvw": self.reviews,
+            "run": self.runs,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -318,6 +345,12 @@ def populate(client: TestClient, world: World, letter: str, idem: str) -> Org:
             break
         time.sleep(0.05)
     org.reports.append(ok(client.get("/v1/reports", headers=analyst))["items"][-1]["id"])
+    run = ok(client.post("/v1/analytics/runs", json={"kind": "network"}, headers=analyst), 202)
+    org.runs.append(run["id"])
+    for _ in range(600):
+        if ok(client.get(f"/v1/analytics/runs/{run['id']}", headers=analyst))["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
     # the reports' "received" custody leaves, recorded by intake
     with world.node.db.read() as conn:
         leaves = custody_store.leaves_for_objects(conn, org.actors[Role.analyst], "report", org.reports, below=2**62)
@@ -526,6 +559,7 @@ class Sweep:
             "ent": a.entries[-1],
             "mtc": a.matches[0],
             "rvw": a.reviews[0],
+            "run": a.runs[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -652,6 +686,7 @@ class Sweep:
             ("POST", "/v1/banks/{bank_id}/entries"): {"entries": [{"value": CANARY_PDQ}]},
             ("POST", "/v1/banks/{bank_id}/entries/{entry_id}:retract"): {"reason": "sweep"},
             ("POST", "/v1/matches/{match_id}/verdict"): {"verdict": "confirmed", "note": "sweep"},
+            ("POST", "/v1/analytics/runs"): {"kind": "network"},
         }.get(key)
         for values, target in self.path_values(ep):
             if target == "own" and not ep.params:

@@ -1,0 +1,154 @@
+"""Key players against the planted truth, and analytics on a node end to end with the time of each stage.
+
+    nice -n 10 python bench/analytics.py                     # 20,000 reports, seed 1
+    nice -n 10 python bench/analytics.py --reports 100000
+
+1. Planted key players (truth.json: each network's ``key_players``, its organiser and facilitators) found in
+   the top k of a ranking, k = the number planted: per network (the network's members ranked among
+   themselves, by their first place in the ranking) and overall (the whole ranking's top k, k = all planted).
+   Rankings: Accord's key-player order (``keyplayers.dismantle``, method accord, AUC10), and degree in
+   the entity network. Twice: without entity resolution (an entity is one identifier, its person the
+   identifier's holder in truth.json) and with perfect resolution (truth.json's holders as the mapping).
+2. End to end on a node (SQLite): ``accord ingest`` of the world into one organisation, then the network,
+   communities, key-players and timeline runs of ``accord.services.analytics`` (what the API's runner and
+   ``accord analyze --org`` do), each timed. Results go to docs/bench-analytics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from intake import fresh_node, world  # noqa: E402
+
+from accord.graph.analysis import entity_graph  # noqa: E402
+from accord.graph.keyplayers import dismantle  # noqa: E402
+from accord.graph.network import Network  # noqa: E402
+from accord.graph.sightings import read_ndjson  # noqa: E402
+
+
+def persons_in_order(ranked: Sequence[str], person_of: dict[str, str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in ranked:
+        p = person_of.get(name)
+        if p is not None and p not in seen:
+            seen[p] = None
+    return list(seen)
+
+
+def hits(order: list[str], truth: dict) -> dict[str, object]:
+    """Planted key players in the top k, per network and overall."""
+    people = truth["people"]
+    per_net: list[dict[str, object]] = []
+    total_planted = total_hit = 0
+    for net_id, net in sorted(truth["networks"].items()):
+        planted = set(net["key_players"])
+        ranked = [p for p in order if people.get(p, {}).get("network") == net_id]
+        found = len(planted & set(ranked[: len(planted)]))
+        per_net.append({"network": net_id, "planted": len(planted), "found": found})
+        total_planted += len(planted)
+        total_hit += found
+    everyone = {p for n in truth["networks"].values() for p in n["key_players"]}
+    overall = len(everyone & set(order[: len(everyone)]))
+    return {
+        "per_network_found": total_hit,
+        "per_network_planted": total_planted,
+        "networks_all_found": sum(1 for r in per_net if r["found"] == r["planted"]),
+        "networks": len(per_net),
+        "overall_top_k_found": overall,
+    }
+
+
+def quality(reports: Path, truth: dict) -> dict[str, object]:
+    holder = {k: v[0] for k, v in truth["identifiers"].items()}
+    out: dict[str, object] = {}
+    for label, mapping in (("no resolution", None), ("perfect resolution", holder)):
+        net = Network(mapping)
+        net.add(read_ndjson(reports, truth["submitted_by"]))
+        graph = entity_graph(net)
+        person_of = holder if mapping is None else {p: p for p in truth["people"]}
+        t = time.perf_counter()
+        order = dismantle(graph, "accord", seed=1).order
+        seconds = time.perf_counter() - t
+        by_degree = sorted(range(graph.n), key=lambda v: (-int(graph.degrees[v]), graph.ids[v]))
+        out[label] = {
+            "entities": graph.n,
+            "edges": graph.m,
+            "accord_seconds": round(seconds, 1),
+            "accord": hits(persons_in_order([graph.ids[v] for v in order], person_of), truth),
+            "degree": hits(persons_in_order([graph.ids[v] for v in by_degree], person_of), truth),
+        }
+        print(label, json.dumps(out[label]), flush=True)
+    return out
+
+
+def end_to_end(reports: Path, n: int) -> dict[str, float]:
+    from accord.model.analytics import RunIn
+    from accord.services import analytics
+    from accord.services.node import open_node
+    from accord.settings import Settings
+
+    times: dict[str, float] = {}
+    env, key = fresh_node(f"analytics-{n}", None)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "accord.cli", "ingest", str(reports), "--key", key], env=env, check=True)
+    times["ingest"] = round(time.perf_counter() - t, 1)
+    node = open_node(Settings(data_dir=Path(env["ACCORD_DATA_DIR"])))
+    try:
+        import sqlalchemy as sa
+
+        from accord.store.schema import organisations
+
+        with node.db.read() as conn:
+            org = conn.execute(sa.select(organisations.c.id).where(organisations.c.name == "Bench")).scalar_one()
+        for kind, params in (
+            ("network", {}),
+            ("communities", {"method": "cpm", "resolution": 0.05}),
+            ("keyplayers", {"k": 5}),
+            ("timeline", {}),
+        ):
+            t = time.perf_counter()
+            outcome = analytics.run_local(node, org, RunIn(kind=kind, parameters=params))
+            times[kind] = round(time.perf_counter() - t, 1)
+            assert outcome.doc is not None, outcome.run.error
+            print(f"{kind}: {times[kind]} s", flush=True)
+    finally:
+        node.close()
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reports", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip-node", action="store_true", help="only the key-player quality")
+    args = ap.parse_args()
+    reports = world(args.reports, args.seed)
+    truth = orjson.loads((reports.parent / "truth.json").read_bytes())
+    doc: dict[str, object] = {
+        "reports": args.reports,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "key_players": quality(reports, truth),
+    }
+    if not args.skip_node:
+        doc["end_to_end_seconds"] = end_to_end(reports, args.reports)
+    out = ROOT / "docs" / "bench-analytics.json"
+    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()
