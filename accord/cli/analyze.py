@@ -1,11 +1,14 @@
-"""``accord analyze``: network analytics on files, no node needed: key players on an edge list; the network,
-its communities, money flows and timelines of a simulated world's output directory. With ``--org`` the
-network, communities, key players and timeline run on the node instead (``accord --data-dir DIR``), as an
-analytics run of that organisation's reports, stored like one queued through the API."""
+"""``accord analyze``: network analytics. On files, no node needed: key players on an edge list; the network,
+its communities, money flows and timelines of a simulated world's output directory; entity resolution of a
+world. With ``--org`` the network, communities, key players and timeline run on the node instead (``accord
+--data-dir DIR``), as an analytics run of that organisation's reports, stored like one queued through the API;
+``resolve`` and ``decide`` work on the node's reports with an API key."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +22,8 @@ from accord.errors import Invalid
 __all__ = ["analyze_app"]
 
 analyze_app = typer.Typer(
-    no_args_is_help=True, help="Network analytics: network, communities, key players, money flows, timelines."
+    no_args_is_help=True,
+    help="Network analytics: network, communities, key players, money flows, timelines, entity resolution.",
 )
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -447,3 +451,151 @@ def timeline(
     }
     _write(out_file, _json(doc))
     out.print(f"{len(tl.events)} events, {len(tl.disagreements)} clock disagreement(s); written to {out_file}")
+
+
+@analyze_app.command("resolve")
+def resolve_command(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="JSON file for the entities (records, links, evidence)")],
+    world: Annotated[
+        Path | None, typer.Option(help="a simulator output directory instead of the node's reports")
+    ] = None,
+    key: Annotated[str | None, typer.Option(envvar="ACCORD_KEY", help="API key (node mode)")] = None,
+    decisions: Annotated[
+        Path | None, typer.Option(help="with --world: JSON lines {kind: merge|split, a, b} to respect")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Splink match weight (prior included) at or above which records join")
+    ] = -5.0,
+) -> None:
+    """Resolve identifier records into entities (Splink on DuckDB) and write them as JSON."""
+    import orjson
+
+    from accord.graph.records import read_world
+    from accord.graph.resolve import STAGES, ResolveConfig, resolve
+    from accord.graph.resolve_eval import score
+
+    with reporting():
+        if world is not None:
+            recordset = read_world(world)
+            decided = _read_decisions(decisions) if decisions is not None else []
+        else:
+            if decisions is not None:
+                raise Invalid.at("", "--decisions is for --world; a node keeps its decisions (accord analyze decide)")
+            if key is None:
+                raise Invalid.at("", "--key (or ACCORD_KEY) is needed to read the node's reports")
+            from accord.cli.context import command_node
+            from accord.services import admin
+            from accord.services import resolution as service
+
+            with command_node(ctx) as node:
+                actor = admin.authenticate(node, key)
+                recordset = service.identity_records(node, actor)
+                decided = service.decisions(node, actor)
+        known = {r.record_id for r in recordset.records}
+        kept = [d for d in decided if d.a in known and d.b in known]
+    with _stage_bar(len(STAGES)) as advance, reporting():
+        result = resolve(recordset.records, kept, ResolveConfig(threshold=threshold), progress=advance)
+    doc = {
+        "records": len(recordset.records),
+        "unparsed_identifiers": recordset.unparsed,
+        "threshold": threshold,
+        "pairs_scored": result.pairs_scored,
+        "entities": [
+            {
+                "id": e.id,
+                "records": e.records,
+                "links": [
+                    {
+                        "a": link.a,
+                        "b": link.b,
+                        "weight": None if link.weight == float("inf") else round(link.weight, 3),
+                        "evidence": link.evidence,
+                    }
+                    for link in e.links
+                ],
+            }
+            for e in result.entities
+        ],
+        "refused": [{"a": r.a, "b": r.b, "weight": round(r.weight, 3)} for r in result.refused],
+        "conflicts": [{"kind": c.kind, "a": c.a, "b": c.b} for c in result.conflicts],
+    }
+    partial = out_file.with_name(out_file.name + ".partial")
+    with reporting(str(out_file)):
+        try:
+            partial.write_bytes(orjson.dumps(doc))
+            partial.replace(out_file)
+        except OSError as exc:
+            raise Invalid.at("", f"cannot write: {exc.strerror}") from None
+        finally:
+            partial.unlink(missing_ok=True)
+    line = f"{len(recordset.records)} records -> {len(result.entities)} entities ({result.pairs_scored} pairs scored)"
+    if recordset.truth:
+        s = score(result.labels, recordset.truth)
+        line += f"; against the truth: P {s.precision:.4f} R {s.recall:.4f} F1 {s.f1:.4f}"
+    out.print(f"{line}; written to {out_file}", markup=False)
+
+
+@analyze_app.command("decide")
+def decide_command(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="merge (same person) or split (not the same)")],
+    a: Annotated[str, typer.Argument(help="a record id, <report id>/<subject index>")],
+    b: Annotated[str, typer.Argument(help="the other record id")],
+    key: Annotated[str, typer.Option(envvar="ACCORD_KEY", help="API key of the deciding analyst")],
+    note: Annotated[str | None, typer.Option(help="why")] = None,
+) -> None:
+    """Record an analyst's verdict on two records; later resolve runs respect it."""
+    from accord.cli.context import command_node
+    from accord.services import admin
+    from accord.services import resolution as service
+
+    with command_node(ctx) as node, reporting():
+        actor = admin.authenticate(node, key)
+        service.decide(node, actor, kind, a, b, note)
+    out.print(f"{kind} of {a} and {b} recorded", markup=False)
+
+
+def _read_decisions(path: Path) -> list[Any]:
+    import orjson
+
+    from accord.graph.resolve import Decision
+
+    found = []
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        raise Invalid.at("", f"{path}: no such file") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise Invalid.at("", f"{path}:{n}: not JSON") from None
+        if not isinstance(item, dict) or item.get("kind") not in ("merge", "split"):
+            raise Invalid.at("", f"{path}:{n}: kind must be merge or split")
+        if not isinstance(item.get("a"), str) or not isinstance(item.get("b"), str):
+            raise Invalid.at("", f"{path}:{n}: a and b must be record ids")
+        found.append(Decision(item["kind"], item["a"], item["b"]))
+    return found
+
+
+@contextmanager
+def _stage_bar(total: int) -> Iterator[Callable[[str], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=not err.is_terminal,
+    )  # fmt: skip
+    with bar:
+        task = bar.add_task("resolving", total=total)
+        done = [0]
+
+        def advance(stage: str) -> None:
+            bar.update(task, completed=done[0], description=stage)
+            done[0] += 1
+
+        yield advance
+        bar.update(task, completed=total, description="done")

@@ -450,12 +450,15 @@ def simulate(
     seed: Annotated[int, typer.Option(help="seed: the same seed gives the same world")] = 1,
     reports: Annotated[int, typer.Option(help="how many reports to generate")] = 2000,
     out_dir: Annotated[Path, typer.Option("--out", help="directory for reports.ndjson and truth.json")] = Path("sim"),
+    noise: Annotated[
+        float, typer.Option(min=0.1, max=2.0, help="identifier noise: 1.0 default, 0.5 cleaner, 2.0 harder")
+    ] = 1.0,
 ) -> None:
     """Generate a synthetic world (neutral codes only) with its ground truth."""
     from accord.simulate import generate
 
     with files.counting_progress(reports, err, "generating") as advance:
-        summary = generate(seed, reports, out_dir, progress=advance)
+        summary = generate(seed, reports, out_dir, progress=advance, noise=noise)
     out.print(f"wrote {summary.reports} reports to {out_dir}")
 
 

@@ -54,20 +54,28 @@ def generate(
     *,
     days: int = DEFAULT_DAYS,
     start: datetime = DEFAULT_START,
+    noise: float = 1.0,
 ) -> Summary:
     """Build the world for ``seed`` and write ``reports`` reports and its ground truth under ``out``.
 
     ``progress`` is called with the number of reports written so far, about every 1% (at most every
-    10,000 reports) and once at the end. The same arguments always give byte-identical files.
+    10,000 reports) and once at the end. The same arguments always give byte-identical files. ``noise``
+    is ``build_world``'s.
     """
     with collector_paused():
-        return _generate(seed, reports, out, progress, days, start)
+        return _generate(seed, reports, out, progress, days, start, noise)
 
 
 def _generate(
-    seed: int, reports: int, out: Path, progress: Callable[[int], None] | None, days: int, start: datetime
+    seed: int,
+    reports: int,
+    out: Path,
+    progress: Callable[[int], None] | None,
+    days: int,
+    start: datetime,
+    noise: float,
 ) -> Summary:
-    world = build_world(seed, reports, days=days, start=start)
+    world = build_world(seed, reports, days=days, start=start, noise=noise)
     out.mkdir(parents=True, exist_ok=True)
     reports_path, truth_path = out / REPORTS_FILE, out / TRUTH_FILE
     reports_tmp, truth_tmp = out / f"{REPORTS_FILE}.partial", out / f"{TRUTH_FILE}.partial"

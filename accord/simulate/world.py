@@ -194,8 +194,9 @@ def _zipf(n: int, s: float) -> list[float]:
 class _Builder:
     """Holds the world's random stream and the registries that keep generated values unique."""
 
-    def __init__(self, seed: int, reports: int, days: int, start: datetime) -> None:
+    def __init__(self, seed: int, reports: int, days: int, start: datetime, noise: float = 1.0) -> None:
         self.rng = random.Random(f"accord.simulate:{seed}:world")
+        self.noise = noise
         self.scale = Scale.for_reports(reports)
         self.phones = gen.PhoneFactory()
         self.keys: dict[str, list[int]] = {}
@@ -291,7 +292,7 @@ class _Builder:
         p = Person(idx, f"p-{idx + 1:07d}", network, role, country, noise.handle(rng))
         self.people.append(p)
         cyrillic = self.world.countries[country].cyrillic
-        misreport_rate = 0.3 if role == "background" else 0.6
+        misreport_rate = min(1.0, (0.3 if role == "background" else 0.6) * self.noise)
         for _ in range(platforms):
             q = self._platform(among)
             if q in p.accounts:
@@ -313,10 +314,13 @@ class _Builder:
         rng = self.rng
         service = self.world.platforms[q].id
         for attempt in range(12):
-            if attempt == 0 and (not p.accounts or rng.random() < 0.45):
+            if attempt == 0 and (not p.accounts or rng.random() < 0.45 / self.noise):
                 value = p.handle
             else:
                 value = noise.handle_variant(rng, p.handle, cyrillic)
+                # Above the default noise, some variants are respelt once more (a typo on a transliteration).
+                if self.noise > 1.0 and rng.random() < self.noise - 1.0:
+                    value = noise.handle_variant(rng, value, cyrillic)
             if attempt > 6:
                 value += str(rng.randint(10, 9999))
             if attempt == 11:
@@ -330,7 +334,10 @@ class _Builder:
             p.accounts[q] = account
             p.platforms.append(q)
             if rng.random() < misreport_rate:
-                wrong = {"kind": "account", "value": noise.misreport(rng, value), "service": service}
+                wrong_value = noise.misreport(rng, value)
+                if self.noise > 1.0 and rng.random() < self.noise - 1.0:
+                    wrong_value = noise.misreport(rng, wrong_value)
+                wrong = {"kind": "account", "value": wrong_value, "service": service}
                 wrong_key = self._unique(wrong)
                 if wrong_key is not None:
                     self._hold(wrong_key, p.index)
@@ -580,8 +587,18 @@ class _Builder:
         w.pool_cum = _zipf(len(w.pool), 0.7)
 
 
-def build_world(seed: int, reports: int, *, days: int = DEFAULT_DAYS, start: datetime = DEFAULT_START) -> World:
-    """The world behind a stream of ``reports`` reports over ``days`` days from ``start`` (UTC, whole hour)."""
+def build_world(
+    seed: int, reports: int, *, days: int = DEFAULT_DAYS, start: datetime = DEFAULT_START, noise: float = 1.0
+) -> World:
+    """The world behind a stream of ``reports`` reports over ``days`` days from ``start`` (UTC, whole hour).
+
+    ``noise`` scales how often people respell their handles across platforms and how often a handle is
+    misreported (1.0, the default, is the world the other benchmarks use; 0.5 is cleaner; 2.0 also respells
+    every variant and misreport a second time). The rates scale exactly, so 1.0 draws the same random
+    stream as before the knob existed.
+    """
+    if not 0.1 <= noise <= 2.0:
+        raise ValueError("noise must be between 0.1 and 2.0")
     if reports < 0:
         raise ValueError("reports must not be negative")
     if days < 1:
@@ -590,7 +607,7 @@ def build_world(seed: int, reports: int, *, days: int = DEFAULT_DAYS, start: dat
         raise ValueError("start needs a time zone")
     start = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     with collector_paused():
-        return _Builder(seed, reports, days, start).build()
+        return _Builder(seed, reports, days, start, noise).build()
 
 
 @contextmanager

@@ -725,3 +725,20 @@ reviews = Table(
     UniqueConstraint("org_id", "object_type", "object_id", "entry_id"),
     Index(None, "org_id", "resolved_at"),
 )
+
+# Analysts' verdicts on entity resolution (docs/analytics.md, "Entity resolution"): two records are the same
+# person (merge) or not (split). Later runs apply them after clustering; the latest verdict on a pair wins.
+# Records are named as ``<report id>/<subject index>``, which stay the same as long as the report exists.
+resolution_decisions = Table(
+    "resolution_decisions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("record_a", String(300), nullable=False),
+    Column("record_b", String(300), nullable=False),
+    Column("decided_by", ID, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("note", String(1000)),
+)
+__all__ += ["resolution_decisions"]

@@ -1,14 +1,25 @@
-"""``accord analyze keyplayers`` end to end on small files."""
+"""``accord analyze keyplayers`` end to end on small files; ``accord analyze resolve`` and ``decide`` on a small
+simulated world and on a node."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from accord.graph.dismantling import auc10, lcc_curve, robustness
 from accord.graph.edgelist import read_edgelist
+from accord.model.organisation import CredentialIn, Role
+from accord.model.report import ReportIn
+from accord.services import admin, reports
+from accord.services.node import open_node
+from accord.settings import Settings
+from accord.simulate import generate
+from accord.simulate.reports import stream_reports
+from accord.simulate.world import build_world
 from tests.cli.helpers import run
+from tests.cli.test_cli import init_node
 
 EDGES = """# two triangles joined through 'bridge', a self-loop and a repeated edge
 a b
@@ -102,3 +113,59 @@ def test_empty_graph_gives_an_empty_order(tmp_path: Path) -> None:
     assert code == 0
     assert out.read_text(encoding="utf-8") == ""
     assert "0 nodes, 0 edges; R = 0.000000, AUC10 = 0.0000" in stdout
+
+
+def test_resolve_a_world_with_a_decisions_file(tmp_path: Path) -> None:
+    generate(9, 300, tmp_path / "w")
+    out = tmp_path / "entities.json"
+    code, stdout, err = run(["analyze", "resolve", "--world", str(tmp_path / "w"), "--out", str(out)])
+    assert code == 0, err
+    assert "against the truth" in stdout
+    doc = json.loads(out.read_text())
+    joined = next(e for e in doc["entities"] if len(e["records"]) > 1)
+    a, b = joined["links"][0]["a"], joined["links"][0]["b"]
+    (tmp_path / "d.jsonl").write_text(json.dumps({"kind": "split", "a": a, "b": b}) + "\n")
+    w, d = str(tmp_path / "w"), str(tmp_path / "d.jsonl")
+    code, _, err = run(["analyze", "resolve", "--world", w, "--out", str(out), "--decisions", d])
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    where = {r: e["id"] for e in doc["entities"] for r in e["records"]}
+    assert where[a] != where[b]
+
+
+def test_bad_decisions_file_exits_2(tmp_path: Path) -> None:
+    generate(9, 50, tmp_path / "w")
+    (tmp_path / "d.jsonl").write_text('{"kind": "maybe", "a": "x", "b": "y"}\n')
+    w, d = str(tmp_path / "w"), str(tmp_path / "d.jsonl")
+    code, _, err = run(["analyze", "resolve", "--world", w, "--out", str(tmp_path / "o.json"), "--decisions", d])
+    assert code == 2 and "d.jsonl:1" in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_resolve_on_a_node_respects_a_stored_split(tmp_path: Path) -> None:
+    base, org, _ = init_node(tmp_path)
+    node = open_node(Settings(data_dir=tmp_path / "node"))
+    try:
+        roles = [Role.submitter, Role.analyst, Role.investigator]
+        token = admin.create_credential_local(node, org, CredentialIn(name="analyst", roles=roles)).token
+        actor = admin.authenticate(node, token)
+        for sim in stream_reports(build_world(9, 250)):
+            reports.submit(node, actor, ReportIn.model_validate(sim.report))
+    finally:
+        node.close()
+    out = tmp_path / "entities.json"
+    code, stdout, err = run([*base, "analyze", "resolve", "--out", str(out), "--key", token])
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert doc["records"] >= 250 and "against the truth" not in stdout
+    joined = next(e for e in doc["entities"] if len(e["records"]) > 1)
+    a, b = joined["links"][0]["a"], joined["links"][0]["b"]
+    code, stdout, err = run([*base, "analyze", "decide", "split", a, b, "--key", token, "--note", "two people"])
+    assert code == 0 and "split" in stdout, err
+    code, _, err = run([*base, "analyze", "resolve", "--out", str(out), "--key", token])
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    where = {r: e["id"] for e in doc["entities"] for r in e["records"]}
+    assert where[a] != where[b]
+    code, _, err = run([*base, "analyze", "decide", "maybe", a, b, "--key", token])
+    assert code == 2 and "merge or split" in err
