@@ -26,7 +26,7 @@ def test_all_names_exist(name: str) -> None:
 CORE = [
     m
     for m in MODULES
-    if m.split(".")[1] in {"model", "vocab", "safeguards", "intake", "custody", "store", "services"}
+    if m.split(".")[1] in {"model", "vocab", "safeguards", "intake", "custody", "store", "services", "exchange"}
     and not (importlib.import_module(m).__file__ or "").endswith("__init__.py")
 ]
 
