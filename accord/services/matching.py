@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from accord import plugins
 from accord.custody.entry import CustodyAction, CustodyEntry
 from accord.errors import Invalid, NotFound
-from accord.ids import ActorId
+from accord.ids import ActorId, OrgId
 from accord.model.bank import Hit, ImageHashes, MatchIn, MatchResult
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
@@ -48,6 +49,7 @@ __all__ = [
     "match_intake",
     "match_local",
     "parse_query",
+    "record_matches",
 ]
 
 MATCHER = ActorId("accord:matcher")
@@ -322,34 +324,7 @@ def match_intake(
         for p in sorted(found.by_position)
         for f in found.by_position[p]
     ]
-    store.insert_matches(conn, rows)
-    per_report: dict[str, list[MatchRow]] = defaultdict(list)
-    for r in rows:
-        per_report[r.report_id].append(r)
-    digests: dict[str, str] = {i.id: i.digest for i in items}
-    leaves = []
-    for report_id, matched in per_report.items():
-        best = min(matched, key=lambda r: (r.distance, r.bank_id, r.entry_id))
-        leaves.append(
-            CustodyEntry(
-                action=CustodyAction.MATCHED,
-                actor_id=MATCHER,
-                org_id=actor.org_id,
-                at=now,
-                object_type="report",
-                object_id=report_id,
-                digest=digests[report_id],
-                detail={
-                    "bank_id": best.bank_id,
-                    "entry_id": best.entry_id,
-                    "distance": best.distance,
-                    "threshold": best.threshold,
-                    "bank_version": best.bank_version,
-                    "matches": len(matched),
-                },
-            )
-        )
-    custody.record(node, conn, leaves)
+    per_report = record_matches(node, conn, rows, actor.org_id, now, {i.id: i.digest for i in items})
     return [
         draft(
             node,
@@ -364,3 +339,46 @@ def match_intake(
             },
         )
     ]
+
+
+def record_matches(
+    node: Node,
+    conn: Connection,
+    rows: Sequence[MatchRow],
+    org_id: OrgId,
+    at: datetime,
+    digests: Mapping[str, str],
+    extra: Mapping[str, int] | None = None,
+) -> dict[str, list[MatchRow]]:
+    """Store match rows and one "matched" custody leaf per matched report, naming its closest match and how
+    many it has (codes only; ``extra`` adds codes such as ``rescan``). Intake and re-scan both record
+    through here, before their audit events (lock order: custody, then audit). Returns the rows by report."""
+    store.insert_matches(conn, rows)
+    per_report: dict[str, list[MatchRow]] = defaultdict(list)
+    for r in rows:
+        per_report[r.report_id].append(r)
+    leaves = []
+    for report_id, matched in per_report.items():
+        best = min(matched, key=lambda r: (r.distance, r.bank_id, r.entry_id))
+        leaves.append(
+            CustodyEntry(
+                action=CustodyAction.MATCHED,
+                actor_id=MATCHER,
+                org_id=org_id,
+                at=at,
+                object_type="report",
+                object_id=report_id,
+                digest=digests[report_id],
+                detail={
+                    "bank_id": best.bank_id,
+                    "entry_id": best.entry_id,
+                    "distance": best.distance,
+                    "threshold": best.threshold,
+                    "bank_version": best.bank_version,
+                    "matches": len(matched),
+                    **(extra or {}),
+                },
+            )
+        )
+    custody.record(node, conn, leaves)
+    return per_report

@@ -22,12 +22,10 @@ import numpy as np
 from sqlalchemy import Connection
 
 from accord import plugins
-from accord.custody.entry import CustodyAction, CustodyEntry
 from accord.errors import Invalid
 from accord.ids import OrgId
-from accord.services import custody
 from accord.services.audit import draft
-from accord.services.matching import MATCHER
+from accord.services.matching import record_matches
 from accord.services.node import Node
 from accord.signals.pdq_index import from_hex
 from accord.signals.rescan_search import RescanSearch
@@ -185,34 +183,7 @@ def _record(
             fresh.append(r)
     if not fresh:
         return 0, 0
-    store.insert_matches(conn, fresh)
-    per_report: dict[str, list[MatchRow]] = defaultdict(list)
-    for r in fresh:
-        per_report[r.report_id].append(r)
-    leaves = []
-    for report_id, matched in per_report.items():
-        best = min(matched, key=lambda r: (r.distance, r.bank_id, r.entry_id))
-        leaves.append(
-            CustodyEntry(
-                action=CustodyAction.MATCHED,
-                actor_id=MATCHER,
-                org_id=OrgId(org),
-                at=now,
-                object_type="report",
-                object_id=report_id,
-                digest=digests[report_id],
-                detail={
-                    "bank_id": best.bank_id,
-                    "entry_id": best.entry_id,
-                    "distance": best.distance,
-                    "threshold": best.threshold,
-                    "bank_version": best.bank_version,
-                    "matches": len(matched),
-                    "rescan": 1,
-                },
-            )
-        )
-    custody.record(node, conn, leaves)
+    per_report = record_matches(node, conn, fresh, OrgId(org), now, digests, {"rescan": 1})
     audit_store.append(
         conn,
         [
