@@ -149,15 +149,7 @@ def keyplayers(
             objective=objective,  # type: ignore[arg-type]  # checked inside: an unknown one is Invalid
             progress=lambda stage: status.update(f"{method} on {graph.n} nodes: {stage}"),
         )
-    partial = order_out.with_name(order_out.name + ".partial")
-    with reporting(str(order_out)):
-        try:
-            partial.write_text("".join(f"{graph.ids[v]}\n" for v in result.order), encoding="utf-8")
-            partial.replace(order_out)
-        except OSError as exc:
-            raise Invalid.at("", f"cannot write: {exc.strerror}") from None
-        finally:
-            partial.unlink(missing_ok=True)
+    _write(order_out, "".join(f"{graph.ids[v]}\n" for v in result.order).encode("utf-8"))
     curve = lcc_curve(graph, result.order)
     out.print(
         f"{result.method}: {graph.n} nodes, {graph.m} edges; R = {robustness(curve):.6f}, "
@@ -240,6 +232,7 @@ def _ledger(world: Path, rates: Path | None, skip_unpriced: bool) -> Any:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename it: a failed run leaves no half-written output."""
     partial = path.with_name(path.name + ".partial")
     with reporting(str(path)):
         try:
@@ -520,15 +513,7 @@ def resolve_command(
         "refused": [{"a": r.a, "b": r.b, "weight": round(r.weight, 3)} for r in result.refused],
         "conflicts": [{"kind": c.kind, "a": c.a, "b": c.b} for c in result.conflicts],
     }
-    partial = out_file.with_name(out_file.name + ".partial")
-    with reporting(str(out_file)):
-        try:
-            partial.write_bytes(orjson.dumps(doc))
-            partial.replace(out_file)
-        except OSError as exc:
-            raise Invalid.at("", f"cannot write: {exc.strerror}") from None
-        finally:
-            partial.unlink(missing_ok=True)
+    _write(out_file, orjson.dumps(doc))
     line = f"{len(recordset.records)} records -> {len(result.entities)} entities ({result.pairs_scored} pairs scored)"
     if recordset.truth:
         s = score(result.labels, recordset.truth)
