@@ -28,7 +28,7 @@ import numpy as np
 
 from accord.errors import Invalid
 from accord.signals.imageset import TRANSFORMS, benign_images, transform
-from accord.signals.pdq import pdq_dihedral, pdq_pixels
+from accord.signals.pdq import pdq_dihedral, pdq_pixels, words
 
 __all__ = [
     "DEFAULT_IMAGES",
@@ -144,16 +144,16 @@ def calibrate(
         if quality < min_quality:
             rejected += 1
             continue
-        originals[done] = _words(hashes)
+        originals[done] = words(hashes)
         rng = np.random.default_rng((seed, candidate.index, 1))
         for k, name in enumerate(TRANSFORMS):
             edited = np.asarray(transform(candidate.image, name, rng))
             if name in DIHEDRAL_TRANSFORMS:
                 variants, _ = pdq_dihedral(edited)
-                dihedral_edits[done, DIHEDRAL_TRANSFORMS.index(name)] = _words(variants)
-                edits[done, k] = _words(variants[:1])[0]
+                dihedral_edits[done, DIHEDRAL_TRANSFORMS.index(name)] = words(variants)
+                edits[done, k] = words(variants[:1])[0]
             else:
-                edits[done, k] = _words([pdq_pixels(edited).hex])[0]
+                edits[done, k] = words([pdq_pixels(edited).hex])[0]
         kind = candidate.kind.split(":")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
         done += 1
@@ -355,7 +355,3 @@ def _popcount(xored: np.ndarray) -> np.ndarray:
 def _cumulative(distances: np.ndarray) -> np.ndarray:
     counts: np.ndarray = np.cumsum(np.bincount(distances, minlength=MAX_DISTANCE + 1))
     return counts
-
-
-def _words(hexes: list[str]) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u8").astype(np.uint64).reshape(len(hexes), 4)

@@ -25,6 +25,7 @@ __all__ = [
     "pdq_dihedral",
     "pdq_image",
     "pdq_pixels",
+    "words",
 ]
 
 PDQ_HEX_LENGTH = 64
@@ -79,6 +80,14 @@ def hamming(a_hex: str, b_hex: str) -> int:
     if len(a_hex) != len(b_hex):
         raise ValueError(f"hashes of different lengths ({len(a_hex)} and {len(b_hex)} hex characters)")
     return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()
+
+
+def words(hexes: list[str]) -> np.ndarray:
+    """Hex hashes as an ``(n, 4)`` uint64 array (big-endian words, as the hex reads): XOR two rows and
+    ``np.bitwise_count`` the result for their Hamming distance, many pairs at a time."""
+    if not hexes:
+        return np.zeros((0, 4), dtype=np.uint64)
+    return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u8").astype(np.uint64).reshape(len(hexes), 4)
 
 
 def _bits_hex(bits: np.ndarray) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from accord.errors import Invalid
-from accord.signals.pdq import PDQ_HEX_LENGTH, parse_pdq
+from accord.signals.pdq import PDQ_HEX_LENGTH, parse_pdq, words
 
 __all__ = [
     "DISTANCE_TOLERANCE",
@@ -97,8 +97,8 @@ def match_frames(
     """How much of each video is found in the other (0 when no frame of a list passes the quality filter)."""
     if not 0 <= distance_tolerance <= 256:
         raise Invalid.at("/distance_tolerance", f"a distance is 0..256, got {distance_tolerance}")
-    q = _words(_filtered(query, quality_tolerance))
-    c = _words(_filtered(compared, quality_tolerance))
+    q = words(_filtered(query, quality_tolerance))
+    c = words(_filtered(compared, quality_tolerance))
     if len(q) == 0 or len(c) == 0:
         return VpdqMatch(0.0, 0.0)
     q_found = np.zeros(len(q), dtype=bool)
@@ -219,10 +219,3 @@ def _filtered(frames: Sequence[VpdqFrame], quality_tolerance: int) -> list[str]:
     for f in frames:
         first.setdefault(f.pdq_hex, f.quality)
     return [h for h, quality in first.items() if quality >= quality_tolerance]
-
-
-def _words(hexes: list[str]) -> np.ndarray:
-    """Hex hashes as an ``(n, 4)`` uint64 array, for XOR and popcount."""
-    if not hexes:
-        return np.zeros((0, 4), dtype=np.uint64)
-    return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u8").astype(np.uint64).reshape(-1, 4)
