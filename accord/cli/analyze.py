@@ -17,6 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
+from accord.cli.files import replacing
 from accord.errors import Invalid
 
 __all__ = ["analyze_app"]
@@ -233,15 +234,8 @@ def _ledger(world: Path, rates: Path | None, skip_unpriced: bool) -> Any:
 
 def _write(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename it: a failed run leaves no half-written output."""
-    partial = path.with_name(path.name + ".partial")
-    with reporting(str(path)):
-        try:
-            partial.write_bytes(data)
-            partial.replace(path)
-        except OSError as exc:
-            raise Invalid.at("", f"cannot write: {exc.strerror}") from None
-        finally:
-            partial.unlink(missing_ok=True)
+    with reporting(str(path)), replacing(path) as partial:
+        partial.write_bytes(data)
 
 
 def _json(value: Any) -> bytes:
@@ -297,10 +291,8 @@ def network(
     if json_out:
         _write(json_out, _json(net.cytoscape()))
     if graphml:
-        partial = graphml.with_name(graphml.name + ".partial")
-        with reporting(str(graphml)):
+        with reporting(str(graphml)), replacing(graphml) as partial:
             net.write_graphml(partial)
-            partial.replace(graphml)
     edges = net.edges()
     out.print(
         f"{len(net.entities)} entities, {len(edges)} edges from {net.reports} reports and {net.transfers} transfers "

@@ -21,7 +21,21 @@ from rich.progress import (
 
 from accord.errors import Invalid
 
-__all__ = ["byte_progress", "counting_progress", "read_mapping"]
+__all__ = ["byte_progress", "counting_progress", "read_mapping", "replacing"]
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; it replaces ``path`` only if the block completes, so a failed
+    run leaves no half-written output. A file system error becomes an ``Invalid`` a CLI prints cleanly."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        yield partial
+        partial.replace(path)
+    except OSError as exc:
+        raise Invalid.at("", f"cannot write: {exc.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def read_mapping(path: Path) -> dict[str, Any]:

@@ -253,13 +253,8 @@ def custody_export(
     with reporting():
         actor = admin.authenticate(node, key)
         data = custody.export_case(node, actor, case_id)
-    partial = out_file.with_name(out_file.name + ".partial")
-    with reporting(str(out_file)):
-        try:
-            partial.write_bytes(data)
-            partial.replace(out_file)
-        finally:
-            partial.unlink(missing_ok=True)
+    with reporting(str(out_file)), files.replacing(out_file) as partial:
+        partial.write_bytes(data)
     out.print(f"evidence bundle for {case_id} written to {out_file}", markup=False)
 
 
@@ -319,15 +314,12 @@ def audit_export(
     node = _node(ctx)
     utc = [d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d for d in (since, until)]
     q = AuditQuery(actor_id, action, object_id, utc[0], utc[1], outcome=outcome, object_type=object_type)
-    partial = out_file.with_name(out_file.name + ".partial")
     try:
         with reporting(str(out_file)):
             actor = admin.authenticate(node, key)
-            with partial.open("wb") as fh:
+            with files.replacing(out_file) as partial, partial.open("wb") as fh:
                 n = audit.export(node, actor, q, fh.write)
-            partial.replace(out_file)
     finally:
-        partial.unlink(missing_ok=True)
         node.close()
     out.print(f"{n} audit events written to {out_file}")
 
@@ -434,14 +426,13 @@ def export(
             urgent=urgent,
             source=source,
         )
-    partial = out_file.with_name(out_file.name + ".partial")
-    with reporting(str(out_file)), files.counting_progress(None, err, f"exporting {format}") as advance:
-        try:
-            with partial.open("wb") as fh:
-                n = exports.export(node, actor, format, f, fh, agreement_id=agreement, progress=advance)
-            partial.replace(out_file)
-        finally:
-            partial.unlink(missing_ok=True)
+    with (
+        reporting(str(out_file)),
+        files.counting_progress(None, err, f"exporting {format}") as advance,
+        files.replacing(out_file) as partial,
+        partial.open("wb") as fh,
+    ):
+        n = exports.export(node, actor, format, f, fh, agreement_id=agreement, progress=advance)
     out.print(f"{n} reports written to {out_file}")
 
 

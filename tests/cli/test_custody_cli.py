@@ -68,6 +68,9 @@ def test_export_then_verify_offline(tmp_path: Path) -> None:
 def test_verify_against_the_published_key(tmp_path: Path) -> None:
     base, case_id, key = node_with_case(tmp_path)
     bundle = tmp_path / "bundle.json"
+    nowhere = tmp_path / "no-such-dir" / "bundle.json"
+    code, _, err = run([*base, "custody", "export", case_id, "--out", str(nowhere), "--key", key])
+    assert code == 2 and f"{nowhere}: /: cannot write" in err and not nowhere.parent.exists()
     assert run([*base, "custody", "export", case_id, "--out", str(bundle), "--key", key])[0] == 0
     code, out, _ = run([*base, "custody", "keys"])
     assert code == 0
