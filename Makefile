@@ -21,10 +21,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/accord demo
 
-## test: lint, types, import contracts and the whole suite on SQLite and PostgreSQL
+## test: lint, types, import contracts and the whole suite on SQLite and PostgreSQL, one worker per core
 test: install lint typecheck
 	bash scripts/ensure-postgres.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check accord tests bench

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from accord.api.app import create_app
 from accord.clock import FixedClock
@@ -31,6 +32,10 @@ from accord.settings import Settings
 PG_URL = os.environ.get("ACCORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SKIP_PG = os.environ.get("ACCORD_TEST_SKIP_PG") == "1"
 BACKENDS = ["sqlite"] + ([] if SKIP_PG else ["postgresql"])
+
+# Hypothesis's per-example deadline fails on a loaded 2-core runner, not on slow code: speed is measured in bench/.
+hypothesis_settings.register_profile("accord", deadline=None)
+hypothesis_settings.load_profile("accord")
 
 
 @dataclass
