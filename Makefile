@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 # setup.py and the C source too: an edited .c rebuilds the PDQ index's extension
 $(STAMP): pyproject.toml setup.py accord/signals/_pdq_index.c
-	bash scripts/ensure-ffmpeg-dev.sh
+	bash scripts/ensure-system-packages.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"

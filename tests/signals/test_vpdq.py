@@ -114,7 +114,7 @@ def test_distance_tolerance_is_checked() -> None:
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four seconds of FFmpeg's test pattern (colour bars, a counter, a moving gradient): benign by design."""
     ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg, "ffmpeg is installed by scripts/ensure-ffmpeg-dev.sh (make install)"
+    assert ffmpeg, "ffmpeg is installed by scripts/ensure-system-packages.sh (make install)"
     path = tmp_path_factory.mktemp("video") / "testsrc.mp4"
     subprocess.run(
         [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=10",

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
+# Debian packages the Python install needs: FFmpeg -dev for vpdq, libsodium for private set intersection.
 # vpdq (video PDQ) has no wheel: pip builds it from source against Debian's FFmpeg development packages,
 # so they must be present before `pip install`. The ffmpeg command itself makes the tests' sample video.
 # Skips apt entirely when everything is already installed.
 set -euo pipefail
+# libsodium23: the ristretto255 group for private set intersection (accord.exchange.sodium loads it with
+# ctypes; PyNaCl binds no ristretto255 function).
 pkgs=(pkg-config libavformat-dev libavcodec-dev libavdevice-dev libavfilter-dev libswscale-dev
-      libswresample-dev libavutil-dev ffmpeg)
+      libswresample-dev libavutil-dev ffmpeg libsodium23)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
