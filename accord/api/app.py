@@ -30,6 +30,7 @@ from accord.api.routes import (
 from accord.api.routes.people import router as people_router
 from accord.api.routes.sealing import router as sealing_router
 from accord.api.routes.sessions import router as sessions_router
+from accord.api.routes.taxii import router as taxii_router
 from accord.services.jobs import JobRunner
 from accord.services.node import Node
 from accord.services.retention import RetentionRunner
@@ -92,6 +93,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.include_router(sessions_router)
     app.include_router(people_router)
     app.include_router(sealing_router)
+    app.include_router(taxii_router)
 
     app.add_middleware(RequestIds, ids=node.ids)
     app.add_middleware(BodyLimit, default=node.settings.max_body_bytes, bulk=node.settings.max_bulk_bytes)

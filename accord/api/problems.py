@@ -41,6 +41,8 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    if request is not None and request.url.path.startswith(TAXII_PREFIX):
+        return _taxii_error(status, code, title, detail, request, headers, extra)
     body: dict[str, Any] = {"type": f"urn:accord:problem:{code}", "title": title, "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
@@ -50,6 +52,26 @@ def problem(
     body.update(extra)
     headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
+
+
+TAXII_PREFIX = "/taxii2/"
+TAXII_JSON = "application/taxii+json;version=2.1"
+
+
+def _taxii_error(
+    status: int, code: str, title: str, detail: str, request: Request, headers: dict[str, str] | None, extra: Any
+) -> JSONResponse:
+    """The same refusal as a TAXII 2.1 error message, for the TAXII server's paths: TAXII clients read
+    ``title``, ``description`` and ``http_status``. A request's field faults are a 400 in TAXII."""
+    status = 400 if status == 422 else status
+    body: dict[str, Any] = {"title": title, "description": detail, "error_code": code, "http_status": str(status)}
+    rid = getattr(request.state, "request_id", None)
+    if rid:
+        body["error_id"] = rid
+    if extra:
+        body["details"] = dict(extra)
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    return JSONResponse(body, status_code=status, media_type=TAXII_JSON, headers=headers or None)
 
 
 def _field_errors(errors: dict[str, str]) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from accord.cli.person import person_app
 from accord.cli.retention import retention_app
 from accord.cli.review import review_app
 from accord.cli.seal import seal_app
+from accord.cli.taxii import taxii_app
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
 from accord.model.parse import parse_obj
 from accord.services import admin, audit
@@ -41,6 +42,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(analyze_app, name="analyze")
 app.add_typer(bank_app, name="bank")
 app.add_typer(review_app, name="review")
+app.add_typer(taxii_app, name="taxii")
 bank_app.command("calibrate")(calibrate)
 app.command("match")(match_command)
 

@@ -742,3 +742,24 @@ resolution_decisions = Table(
     Column("note", String(1000)),
 )
 __all__ += ["resolution_decisions"]
+
+# TAXII 2.1 (docs/federation.md): the status resource of each add-objects request, kept for its
+# organisation to poll, and the cursor of each remote collection pulled from (resumable pulls).
+taxii_statuses = Table(
+    "taxii_statuses",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("collection", ID, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("resource", JSON, nullable=False),
+)
+taxii_cursors = Table(
+    "taxii_cursors",
+    metadata,
+    Column("org_id", ID, ForeignKey("organisations.id"), primary_key=True),
+    Column("source", String(1000), primary_key=True),
+    Column("added_after", String(40), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+__all__ += ["taxii_cursors", "taxii_statuses"]

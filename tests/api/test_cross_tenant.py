@@ -19,6 +19,7 @@ import hashlib
 import re
 import secrets
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from accord.clock import FixedClock
+from accord.intake.stix_common import agreement_statement, stix_id
 from accord.model.organisation import Actor, Role
 from accord.safeguards import approvals
 from accord.safeguards.policy import Action, allowed
@@ -122,6 +124,15 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/analytics/runs/{run_id}/result"): Action.analytics_read,
     ("GET", "/v1/analytics/runs/{run_id}/view"): Action.analytics_read,
     ("GET", "/v1/analytics/static/cytoscape.min.js"): None,
+    ("GET", "/taxii2/"): None,
+    ("GET", "/taxii2/accord/"): None,
+    ("GET", "/taxii2/accord/collections/"): Action.report_read,
+    ("GET", "/taxii2/accord/collections/{collection_id}/"): Action.report_read,
+    ("GET", "/taxii2/accord/collections/{collection_id}/objects/"): Action.report_read,
+    ("POST", "/taxii2/accord/collections/{collection_id}/objects/"): Action.report_create,
+    ("GET", "/taxii2/accord/collections/{collection_id}/objects/{object_id}/"): Action.report_read,
+    ("GET", "/taxii2/accord/collections/{collection_id}/manifest/"): Action.report_read,
+    ("GET", "/taxii2/accord/status/{status_id}/"): Action.report_create,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -141,6 +152,9 @@ PARAM_KIND = {
     "match_id": "mtc",
     "review_id": "rvw",
     "run_id": "run",
+    "collection_id": "agr",  # a TAXII collection is an agreement
+    "object_id": "stx",
+    "status_id": "txs",
 }
 KINDS = (
     "rpt",
@@ -159,6 +173,8 @@ KINDS = (
     "mtc",
     "rvw",
     "run",
+    "stx",
+    "txs",
 )
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
@@ -193,6 +209,12 @@ class Org:
     matches: list[str] = field(default_factory=list)  # recorded match numbers (numbers: not in ids())
     reviews: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # analytics runs (a network run: the view draws it)
+    statuses: list[str] = field(default_factory=list)  # TAXII add-objects status resources
+
+    @property
+    def stix_ids(self) -> list[str]:
+        """The agreement statement markings of the organisation's collections (objects every one holds)."""
+        return [stix_id("marking-definition", agreement_statement(a)) for a in self.agreements]
 
     def ids(self) -> set[str]:
         sealing = self.seal.ids() if self.seal else set()
@@ -208,6 +230,8 @@ class Org:
             *self.banks,
             *self.reviews,
             *self.runs,
+            *self.statuses,
+            *self.stix_ids,
             *sealing,
         }
 
@@ -230,6 +254,8 @@ class Org:
             "mtc": self.matches,
             "rvw": self.reviews,
             "run": self.runs,
+            "stx": self.stix_ids,
+            "txs": self.statuses,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -416,6 +442,41 @@ def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org)
     b.reports.append(old)
 
 
+TAXII = "application/taxii+json;version=2.1"
+
+
+def taxii_envelope(name: str) -> dict[str, Any]:
+    """One observed-data over an email address, named by ``name`` (a TAXII add's body)."""
+    sco = f"email-addr--{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+    at = "2026-11-20T10:00:00.000Z"
+    return {
+        "objects": [
+            {
+                "type": "observed-data",
+                "spec_version": "2.1",
+                "id": f"observed-data--{uuid.uuid5(uuid.NAMESPACE_DNS, name)}",
+                "created": at,
+                "modified": at,
+                "first_observed": at,
+                "last_observed": at,
+                "number_observed": 1,
+                "object_refs": [sco],
+            },
+            {"type": "email-addr", "spec_version": "2.1", "id": sco, "value": f"{name}@example.org"},
+        ]
+    }
+
+
+def populate_taxii(client: TestClient, a: Org, b: Org, c: Org) -> None:
+    """Each organisation adds to its first collection (A to A-B; B and C to B-C, which A is no party to)."""
+    for org in (a, b, c):
+        url = f"/taxii2/accord/collections/{org.agreements[0]}/objects/"
+        headers = auth(org.tokens[Role.analyst], **{"content-type": TAXII})
+        status = ok(client.post(url, json=taxii_envelope(f"{org.letter}-taxii"), headers=headers), 202)
+        assert status["success_count"] == 2, status
+        org.statuses.append(status["id"])
+
+
 def populate_sealing(client: TestClient, org: Org) -> SealFixtures:
     admin = auth(org.tokens[Role.admin])
 
@@ -560,6 +621,8 @@ class Sweep:
             "mtc": a.matches[0],
             "rvw": a.reviews[0],
             "run": a.runs[0],
+            "stx": a.stix_ids[0],
+            "txs": a.statuses[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -675,6 +738,10 @@ class Sweep:
             # the session pass sends the same lines again: A's own duplicates by then, so no count check
             yield Call({}, "none", content=ndjson(lines), headers=headers, check=all_new if cred == "key" else None)
             return
+        if key == ("POST", "/taxii2/accord/collections/{collection_id}/objects/"):
+            for values, target in self.path_values(ep):
+                yield Call(values, target, json=taxii_envelope("A-sweep"), headers={"content-type": TAXII})
+            return
         if key[1].startswith(("/v1/custodians", "/v1/warrants", "/v1/unseal-requests")) and ep.method == "POST":
             yield from self.sealing_calls(ep, cred)
             return
@@ -779,7 +846,7 @@ class Sweep:
         if ep.path == "/v1/audit/export":
             return [{}, *({"object_id": i} for i in self.foreign_by_kind["unr"])]
         if ep.path == "/v1/audit":
-            probes = sorted(self.foreign)
+            probes = sorted(i for i in self.foreign if len(i) <= 40)  # STIX ids are no audit object ids
             return [
                 {},
                 *({"object_id": i} for i in probes),
@@ -848,7 +915,7 @@ class Sweep:
             if action == "unknown" and r.status_code != 403:
                 assert 200 <= r.status_code < 300, f"{where}: the control answers {r.status_code} {r.text[:300]}"
             else:
-                expected_own = {200, 201} if permitted else {403}
+                expected_own = {200, 201, 202} if permitted else {403}
                 assert r.status_code in expected_own, f"{where}: own id answered {r.status_code} {r.text[:300]}"
             if 200 <= r.status_code < 300:
                 self.own_2xx.add((ep.method, ep.path))
@@ -926,6 +993,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     a = populate(client, world, "A", "a-own-key")
     b, c = (populate(client, world, letter, SHARED_IDEM) for letter in "BC")
     populate_retention(client, world, a, b, c)
+    populate_taxii(client, a, b, c)
     # A's spare key, the one the DELETE control revokes.
     spare = ok(
         client.post(
