@@ -27,6 +27,13 @@ class Settings:
     seal_key_file: Path = field(default=Path())
     # the Ed25519 key that signs custody checkpoints (docs/custody.md); created on first use
     signing_key_file: Path = field(default=Path())
+    # the node's federation identity (docs/federation.md): identity.key (private, 0600) and identity.json
+    # (the public document) in this directory; created when the node first opens
+    identity_dir: Path = field(default=Path())
+    # seconds an envelope's created time may lie before or after this node's clock
+    federation_skew_s: int = 300
+    # seconds a peer is given to answer an envelope
+    federation_timeout_s: float = 30.0
     # people's sign-in (docs/sign-in.md): CJIS-style defaults, 5 failures in 15 minutes lock for 10
     signin_max_failures: int = 5
     signin_failure_window_s: int = 900
@@ -58,6 +65,12 @@ class Settings:
             object.__setattr__(self, "seal_key_file", self.data_dir / "keys" / "seal.key")
         if self.signing_key_file == Path():
             object.__setattr__(self, "signing_key_file", self.data_dir / "keys" / "signing.key")
+        if self.identity_dir == Path():
+            object.__setattr__(self, "identity_dir", self.data_dir / "keys")
+        if self.federation_skew_s < 1:
+            raise ValueError("ACCORD_FEDERATION_SKEW_SECONDS must be at least 1")
+        if self.federation_timeout_s <= 0:
+            raise ValueError("ACCORD_FEDERATION_TIMEOUT_SECONDS must be more than 0")
         if self.signin_rate_limit < 1 or self.signin_rate_window_s < 1:
             raise ValueError("ACCORD_SIGNIN_RATE_LIMIT and ACCORD_SIGNIN_RATE_WINDOW_SECONDS must be at least 1")
         if self.unseal_approvals < 1:
@@ -89,6 +102,9 @@ class Settings:
             bulk_batch_size=int(env.get("ACCORD_BULK_BATCH_SIZE", 2000)),
             seal_key_file=Path(env.get("ACCORD_SEAL_KEY_FILE", "")),
             signing_key_file=Path(env.get("ACCORD_SIGNING_KEY_FILE", "")),
+            identity_dir=Path(env.get("ACCORD_IDENTITY_DIR", "")),
+            federation_skew_s=int(env.get("ACCORD_FEDERATION_SKEW_SECONDS", 300)),
+            federation_timeout_s=float(env.get("ACCORD_FEDERATION_TIMEOUT_SECONDS", 30.0)),
             signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),
             signin_failure_window_s=int(env.get("ACCORD_SIGNIN_FAILURE_WINDOW_SECONDS", 900)),
             signin_lockout_s=int(env.get("ACCORD_SIGNIN_LOCKOUT_SECONDS", 600)),

@@ -28,3 +28,10 @@ def test_the_sign_in_rate_limit_from_the_environment() -> None:
     assert (Settings().signin_rate_limit, Settings().signin_rate_window_s) == (20, 60)
     with pytest.raises(ValueError, match="ACCORD_SIGNIN_RATE_LIMIT"):
         Settings(signin_rate_limit=0)
+
+
+def test_identity_dir_defaults_under_the_data_dir_and_federation_bounds_are_checked() -> None:
+    assert Settings.from_env({"ACCORD_DATA_DIR": "/srv/a"}).identity_dir == Path("/srv/a/keys")
+    assert Settings.from_env({"ACCORD_IDENTITY_DIR": "/etc/accord/id"}).identity_dir == Path("/etc/accord/id")
+    with pytest.raises(ValueError, match="ACCORD_FEDERATION_SKEW_SECONDS"):
+        Settings.from_env({"ACCORD_FEDERATION_SKEW_SECONDS": "0"})

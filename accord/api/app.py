@@ -17,6 +17,7 @@ from accord.api.routes import (
     banks,
     cases,
     custody,
+    federation,
     identifiers,
     match,
     matches,
@@ -88,6 +89,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
         matches,
         reviews,
         analytics,
+        federation,
     ):
         app.include_router(module.router)
     app.include_router(sessions_router)

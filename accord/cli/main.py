@@ -15,6 +15,7 @@ from accord.cli.analyze import analyze_app
 from accord.cli.bank import bank_app, match_command
 from accord.cli.calibrate import calibrate
 from accord.cli.exit import fail, reporting
+from accord.cli.peer import agreement_app, identity_command, peer_app
 from accord.cli.person import person_app
 from accord.cli.retention import retention_app
 from accord.cli.review import review_app
@@ -43,6 +44,9 @@ app.add_typer(analyze_app, name="analyze")
 app.add_typer(bank_app, name="bank")
 app.add_typer(review_app, name="review")
 app.add_typer(taxii_app, name="taxii")
+app.add_typer(peer_app, name="peer")
+app.add_typer(agreement_app, name="agreement")
+app.command("identity")(identity_command)
 bank_app.command("calibrate")(calibrate)
 app.command("match")(match_command)
 

@@ -52,6 +52,11 @@ class CustodyAction(StrEnum):
     SEALED = "sealed"
     UNSEALED = "unsealed"
     PURGED = "purged"
+    # federation (docs/federation.md): an envelope sent to or accepted from a peer, and the signed
+    # receipt that answered it (issued here for what came in, received for what went out)
+    SHARED_OUT = "shared_out"
+    SHARED_IN = "shared_in"
+    RECEIPT = "receipt"
 
 
 @dataclass(frozen=True)

@@ -166,18 +166,22 @@ class NodeIdentity:
         if not doc_path.exists():
             if keys.path.exists():
                 raise ValueError(f"{keys.path} exists without {doc_path}: restore the identity document")
-            private_key = keys.load()  # created here, mode 0600
+            # Created in the rotation's order: the key goes to identity.key.next (mode 0600), then the
+            # document, then the key moves into place. A crash before the document leaves only a pending key
+            # nobody has seen, replaced here on the next start; a crash after it is finished below.
+            private_key = keys.write_next()
             document = IdentityDocument(node_id or new_node_id(), (NodeKey(private_key.public_key(), now),))
             _write_document(doc_path, document)
+            keys.promote_next()
             return cls(document, private_key)
         document = IdentityDocument.from_json(doc_path.read_bytes())
         if node_id is not None and node_id != document.node_id:
             raise ValueError(f"{doc_path} is the identity of {document.node_id}, not {node_id}")
-        if not keys.path.exists():
-            raise ValueError(f"{doc_path} exists but its private key {keys.path} is missing")
         pending = keys.read_next()
         if pending is not None and fingerprint(pending.public_key()) == document.current.keyid:
-            keys.promote_next()  # a rotation published its key but stopped before moving it into place
+            keys.promote_next()  # a creation or rotation published its key but stopped before moving it
+        if not keys.path.exists():
+            raise ValueError(f"{doc_path} exists but its private key {keys.path} is missing")
         return cls(document, keys.load())
 
     @classmethod

@@ -67,6 +67,11 @@ class Action(StrEnum):
     # result is a derived view over every report at once, which a deployment may grant or withhold apart.
     analytics_run = "analytics.run"
     analytics_read = "analytics.read"
+    # Federation (docs/federation.md): the peer registry and the signed agreements stored for it speak for
+    # the whole node, so only the operator's admins manage them; sharing an object with a peer under one
+    # of the organisation's agreements is for those who act on reports.
+    peer_manage = "peer.manage"
+    federation_share = "federation.share"
 
 
 _A = Action
@@ -95,6 +100,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.review_resolve,
         _A.analytics_run,
         _A.analytics_read,
+        _A.federation_share,
     },
     Role.investigator: _EVERYONE
     | {
@@ -116,6 +122,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.review_resolve,
         _A.analytics_run,
         _A.analytics_read,
+        _A.federation_share,
     },
     Role.supervisor: _EVERYONE
     | {
@@ -138,6 +145,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.review_resolve,
         _A.analytics_run,
         _A.analytics_read,
+        _A.federation_share,
     },
     Role.custodian: _EVERYONE | {_A.org_read, _A.custody_entry_read},
     Role.auditor: _EVERYONE | {_A.audit_read, _A.audit_verify, _A.org_read, _A.custody_entry_read, _A.retention_read},
@@ -174,7 +182,7 @@ for _role, _granted in SEALING_PERMISSIONS.items():
     PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.
-OPERATOR_ONLY = frozenset({Action.org_create})
+OPERATOR_ONLY = frozenset({Action.org_create, Action.peer_manage})
 
 
 def allowed(actor: Actor, action: Action) -> bool:

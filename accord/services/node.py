@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
+
 from accord.clock import Clock, SystemClock
+from accord.errors import Corrupted
+from accord.exchange.identity import NodeIdentity
 from accord.ids import IdFactory, UlidFactory
 from accord.safeguards.apikeys import KeyVerifier
 from accord.safeguards.ratelimit import AddressLimiter
@@ -35,6 +39,10 @@ class Node:
     signin_limiter: AddressLimiter = field(init=False)
     # the PDQ index of each bank matched against, as of a bank version (docs/matching.md)
     bank_indexes: BankIndexes = field(init=False)
+    # the node's federation identity (docs/federation.md), loaded or created by ``open_node``
+    identity: NodeIdentity | None = None
+    # how peers are reached: None is the network; tests hand in httpx.ASGITransport(peer_app)
+    peer_transport: httpx.AsyncBaseTransport | None = None
 
     def __post_init__(self) -> None:
         self.signing = SigningKeyFile(self.settings.signing_key_file)
@@ -42,6 +50,13 @@ class Node:
             self.settings.signin_rate_limit, timedelta(seconds=self.settings.signin_rate_window_s)
         )
         self.bank_indexes = BankIndexes(self.settings.data_dir / "indexes", self.settings.index_snapshot_changes)
+
+    @property
+    def me(self) -> NodeIdentity:
+        """The node's identity (``open_node`` loads it; a Node built by hand for a test may have none)."""
+        if self.identity is None:
+            raise RuntimeError("this node was opened without its identity")
+        return self.identity
 
     def close(self) -> None:
         self.db.dispose()
@@ -54,14 +69,22 @@ def open_node(
     ids: IdFactory | None = None,
     schema: str | None = None,
     keys: KeyVerifier | None = None,
+    peer_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Node:
+    clock = clock or SystemClock()
+    try:
+        identity = NodeIdentity.load_or_create(settings.identity_dir, clock.now())
+    except ValueError as e:  # a key without its document, a document without its key: never a new identity
+        raise Corrupted(f"node identity in {settings.identity_dir}: {e}") from None
     db = Database(settings.database_url, schema=schema)
     sealer = Sealer(load_or_create_key(settings.seal_key_file))
     return Node(
         settings=settings,
         db=db,
         sealer=sealer,
-        clock=clock or SystemClock(),
+        clock=clock,
         ids=ids or UlidFactory(),
         keys=keys or KeyVerifier(),
+        identity=identity,
+        peer_transport=peer_transport,
     )

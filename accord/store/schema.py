@@ -763,3 +763,65 @@ taxii_cursors = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 __all__ += ["taxii_cursors", "taxii_statuses"]
+
+# Federation (docs/federation.md). The peer registry: each peer node's published identity document (its
+# keys with their validity windows) verbatim, the organisations behind it, and the trust state an
+# operator set: only trusted peers' keys open envelopes here.
+peers = Table(
+    "peers",
+    metadata,
+    Column("node_id", String(128), primary_key=True),
+    Column("base_url", String(500), nullable=False),
+    Column("identity", Text, nullable=False),
+    Column("orgs", JSON, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Signed agreements as both parties hold them: the canonical SignedAgreement JSON verbatim (the record),
+# with its id, parties and validity copied out so they can be queried. Apart from ``agreements``, whose
+# parties must be organisations of this node: a federation agreement names the peer's organisations too.
+signed_agreements = Table(
+    "signed_agreements",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("signed", Text, nullable=False),
+    Column("parties", JSON, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime),
+    Column("stored_at", UtcDateTime, nullable=False),
+    Index(None, "valid_from"),
+)
+
+# Nonces of envelopes received within the freshness window: a second (sender, nonce) is a replay. Rows
+# whose envelope was created before the window are purged as new nonces arrive.
+federation_nonces = Table(
+    "federation_nonces",
+    metadata,
+    Column("sender", String(128), primary_key=True),
+    Column("nonce", String(32), primary_key=True),
+    Column("created", UtcDateTime, nullable=False, index=True),
+)
+
+# Every envelope this node sent or accepted, verbatim, with the receipt that answered it (also verbatim).
+# Custody leaves name them by the SHA-256 of these bytes; the bytes themselves live here.
+federation_envelopes = Table(
+    "federation_envelopes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False, index=True),
+    Column("direction", String(3), nullable=False),
+    Column("peer", String(128), nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("digest", String(71), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("receipt", LargeBinary),
+    Column("verdict", String(10)),
+    Column("reason", String(40)),
+    Column("clause", String(40)),
+    Column("at", UtcDateTime, nullable=False),
+    # not unique: a retry sends the same bytes again (a new row and leaf); a replay in is refused by nonce
+    Index(None, "digest"),
+)
+__all__ += ["federation_envelopes", "federation_nonces", "peers", "signed_agreements"]

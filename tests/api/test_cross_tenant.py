@@ -133,6 +133,10 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/taxii2/accord/collections/{collection_id}/objects/{object_id}/"): Action.report_read,
     ("GET", "/taxii2/accord/collections/{collection_id}/manifest/"): Action.report_read,
     ("GET", "/taxii2/accord/status/{status_id}/"): Action.report_create,
+    # federation: the identity document is public; the inbox takes no key (the envelope's signature is its
+    # credential), so the sweep posts an envelope no peer signed, which every caller gets refused
+    ("GET", "/v1/federation/identity"): None,
+    ("POST", "/v1/federation/envelopes"): None,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -723,6 +727,14 @@ class Sweep:
             for bid in self.foreign_by_kind["bnk"]:
                 yield Call({}, "foreign", json={"hashes": [CANARY_PDQ], "banks": [self.a.banks[0], bid]})
             yield Call({}, "missing", json={"hashes": [CANARY_PDQ], "banks": [self.missing("bnk")]})
+            return
+        if key == ("POST", "/v1/federation/envelopes"):  # no peer signed it: refused (unknown-key) for anyone
+            envelope = {
+                "payload": "e30=",
+                "payloadType": "application/vnd.accord.envelope.v1+json",
+                "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
+            }
+            yield Call({}, "none", content=orjson.dumps(envelope), expect={"key": 403, "session": 403})
             return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]

@@ -233,4 +233,7 @@ def test_every_action_is_a_custody_action() -> None:
         "sealed",
         "unsealed",
         "purged",
+        "shared_out",
+        "shared_in",
+        "receipt",
     ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -109,3 +110,21 @@ def test_key_window_bounds_are_inclusive() -> None:
     key = NodeKey(Ed25519PrivateKey.generate().public_key(), T0, T0 + timedelta(seconds=1))
     assert key.valid_at(T0) and key.valid_at(T0 + timedelta(seconds=1))
     assert not key.valid_at(T0 - timedelta(microseconds=1))
+
+
+def test_a_creation_interrupted_before_its_document_starts_afresh(tmp_path: Path) -> None:
+    """The key is written to identity.key.next before the document: a crash in between leaves a key nobody
+    was ever shown, which the next start replaces; a crash after the document finishes the move."""
+    keys = SigningKeyFile(tmp_path / "identity.key")
+    keys.write_next()  # crashed before the document
+    now = T0
+    first = NodeIdentity.load_or_create(tmp_path, now)
+    assert (tmp_path / "identity.json").exists() and not keys.next_path.exists()
+    assert NodeIdentity.load_or_create(tmp_path, now).keyid == first.keyid
+
+    other = tmp_path / "other"
+    other.mkdir()
+    made = NodeIdentity.load_or_create(other, now)
+    os.replace(other / "identity.key", other / "identity.key.next")  # crashed after the document
+    again = NodeIdentity.load_or_create(other, now)
+    assert again.keyid == made.keyid and (other / "identity.key").exists()

@@ -1,0 +1,137 @@
+"""``accord peer`` and ``accord agreement``: the peer registry and the signed agreements held for it.
+
+At the console these are the operator's commands (audited as the node). A peer's identity document comes
+from the peer itself (``GET /v1/federation/identity``, or ``accord identity`` on its console), as a file
+or as the JSON text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from accord.cli.context import command_node
+from accord.cli.exit import fail, reporting
+from accord.services import federation, peers
+from accord.store.peers import Peer
+
+__all__ = ["agreement_app", "identity_command", "peer_app"]
+
+peer_app = typer.Typer(no_args_is_help=True, help="The nodes this node federates with.")
+agreement_app = typer.Typer(no_args_is_help=True, help="Signed sharing agreements with peers.")
+
+out = Console(soft_wrap=True, highlight=False)
+
+
+def _table(rows: list[Peer]) -> None:
+    # one line a peer, whole ids and URLs (a table would shorten them to the terminal's width)
+    for p in rows:
+        orgs = ", ".join(p.orgs) or "-"
+        out.print(
+            f"{p.node_id} [bold]{p.state}[/bold] {p.base_url} organisations {orgs} "
+            f"key {p.identity.current.keyid[:16]} added {p.added_at.isoformat()}"
+        )
+    if not rows:
+        out.print("no peers")
+
+
+def _document(value: str) -> bytes:
+    """An identity document given as a file path or as the JSON text itself."""
+    if value.lstrip().startswith("{"):
+        return value.encode()
+    path = Path(value)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise fail(f"{value}: cannot read the identity document ({e.strerror})") from None
+
+
+NodeArg = Annotated[str, typer.Argument(help="the peer's node id (node_...)")]
+
+
+@peer_app.command("add")
+def peer_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="the peer's base URL, e.g. https://accord.hotline.example")],
+    identity: Annotated[str, typer.Argument(help="the peer's identity document: a file, or the JSON itself")],
+    org: Annotated[list[str] | None, typer.Option("--org", help="an organisation behind the peer (repeat)")] = None,
+) -> None:
+    """Register a peer, pending until `accord peer trust`."""
+    raw = _document(identity)
+    with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
+        peer = peers.add_peer(node, None, url, raw, org)
+    out.print(f"peer {peer.node_id} added (pending): trust it with `accord peer trust {peer.node_id}`")
+
+
+@peer_app.command("list")
+def peer_list(
+    ctx: typer.Context, all_: Annotated[bool, typer.Option("--all", help="removed peers too")] = False
+) -> None:
+    """The peers, their state and current key."""
+    with command_node(ctx) as node, reporting():
+        _table(peers.list_peers(node, None, include_removed=all_))
+
+
+@peer_app.command("trust")
+def peer_trust(ctx: typer.Context, node_id: NodeArg) -> None:
+    """Let the peer's keys open envelopes here (under an agreement in force)."""
+    with command_node(ctx) as node, reporting():
+        _table([peers.trust_peer(node, None, node_id)])
+
+
+@peer_app.command("remove")
+def peer_remove(ctx: typer.Context, node_id: NodeArg) -> None:
+    """Stop accepting anything from the peer (its record stays: envelopes and custody name it)."""
+    with command_node(ctx) as node, reporting():
+        _table([peers.remove_peer(node, None, node_id)])
+
+
+FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]
+
+
+@agreement_app.command("sign")
+def agreement_sign(
+    ctx: typer.Context,
+    file: FileArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write the signed agreement")],
+) -> None:
+    """Add this node's signature to an agreement (send the result to the other party)."""
+    with command_node(ctx) as node, reporting(str(file)):
+        signed = peers.countersign(node, file.read_bytes())
+    output.write_bytes(signed)
+    out.print(f"signed as {node.me.node_id}; written to {output}")
+
+
+@agreement_app.command("add")
+def agreement_add(ctx: typer.Context, file: FileArg) -> None:
+    """Store an agreement signed by every party; envelopes under it are accepted from now on."""
+    with command_node(ctx) as node, reporting(str(file)):
+        agreement = peers.store_agreement(node, None, file.read_bytes())
+    out.print(f"agreement {agreement.id} stored: parties {', '.join(agreement.parties)}")
+
+
+@agreement_app.command("list")
+def agreement_list(ctx: typer.Context) -> None:
+    """The stored agreements and who signed them."""
+    with command_node(ctx) as node, reporting():
+        stored = peers.list_agreements(node)
+    if not stored:
+        out.print("no agreements")
+        return
+    for signed in stored:
+        a = signed.agreement
+        until = "open" if a.valid_until is None else a.valid_until.isoformat()
+        out.print(
+            f"{a.id} parties {', '.join(a.parties)} categories {', '.join(a.categories) or '-'} "
+            f"max {a.max_marking} valid {a.valid_from.isoformat()} to {until} "
+            f"signed by {', '.join(sig.node for sig in signed.signatures)}"
+        )
+
+
+def identity_command(ctx: typer.Context) -> None:
+    """Print this node's public identity document (what a peer registers with `accord peer add`)."""
+    with command_node(ctx) as node, reporting():
+        typer.echo(federation.identity_document(node).decode())

@@ -1,0 +1,400 @@
+"""Envelopes between nodes: the inbox that receives them and the sending side (docs/federation.md).
+
+Receiving (``receive``): the envelope is opened with the trusted peers' keys, the stored agreements and
+the database nonce store, all in one write transaction; if it is accepted, its raw bytes, the receipt
+this node signs for it, their two custody leaves (``shared_in``, ``receipt``) and the audit event commit
+together in that transaction. If it is refused, the transaction rolls back (the nonce too), so nothing
+is stored, and the refusal is audited on its own, with the reason, as the node's (the operator
+organisation's) event: a refused envelope may not say truthfully whom it is for.
+
+Sending (``share``): ``check_outgoing`` first (a refusal here never leaves the node), then the envelope
+is sealed and recorded (row and ``shared_out`` leaf) before it is posted, so the log shows what left even
+if the answer never comes; the receipt that comes back, accepted or refused, is verified against the
+peer's published keys and recorded (row and ``receipt`` leaf) in a second transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from accord.custody.entry import CustodyAction, CustodyEntry
+from accord.errors import NotFound, Unavailable
+from accord.exchange.agreement import ObjectMeta, check_outgoing
+from accord.exchange.envelope import Refused, digest, open_envelope, seal
+from accord.exchange.receipt import Receipt, receipt, verify_receipt
+from accord.ids import ActorId, OrgId
+from accord.model.agreement import Agreement
+from accord.model.organisation import Actor
+from accord.safeguards.policy import Action
+from accord.services import custody
+from accord.services.audit import authorize, draft
+from accord.services.audit import record as audit_record
+from accord.services.node import Node
+from accord.store import audit as audit_store
+from accord.store import federation as fed_store
+from accord.store import orgs as org_store
+from accord.store import peers as peer_store
+from accord.store.federation import DbNonceStore, EnvelopeRow
+
+__all__ = ["INBOX_PATH", "Delivery", "Inbound", "deliver", "identity_document", "receive", "seal_for", "share"]
+
+INBOX_PATH = "/v1/federation/envelopes"
+
+
+def identity_document(node: Node) -> bytes:
+    """The node's public identity document, canonical JSON (what peers register with ``accord peer add``)."""
+    return node.me.document.to_json()
+
+
+def _skew(node: Node) -> timedelta:
+    return timedelta(seconds=node.settings.federation_skew_s)
+
+
+# --- receiving ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The inbox's answer: the signed receipt, and the refusal if the envelope was refused."""
+
+    receipt: bytes
+    refused: Refused | None = None
+    envelope_id: str | None = None
+
+
+def receive(node: Node, raw: bytes, request_id: str | None = None) -> Inbound:
+    """Open an envelope from a peer; store it verbatim with its receipt in custody, or refuse it (module doc)."""
+    me, now = node.me, node.clock.now()
+    skew = _skew(node)
+    try:
+        with node.db.write() as conn:
+            peers = peer_store.trusted_documents(conn)
+            agreements = {s.agreement.id: s.agreement for s in fed_store.list_signed_agreements(conn)}
+            nonces = DbNonceStore(conn, horizon=max(skew * 2, timedelta(seconds=600)))
+            opened = open_envelope(
+                raw, me=me.node_id, peers=peers, agreements=agreements, nonces=nonces, now=now, skew=skew
+            )
+            org = agreements[opened.agreement_id].party_of(me.node_id)
+            assert org is not None  # check_incoming refused otherwise (parties)
+            answer = receipt(me, opened, raw=raw, now=now)
+            env_id = node.ids("env")
+            fed_store.insert_envelope(
+                conn,
+                EnvelopeRow(
+                    env_id,
+                    org,
+                    "in",
+                    opened.sender,
+                    opened.agreement_id,
+                    opened.digest,
+                    raw,
+                    answer,
+                    "accepted",
+                    None,
+                    None,
+                    now,
+                ),
+            )
+            detail = {"peer": opened.sender, "agreement": opened.agreement_id}
+            custody.record(
+                node,
+                conn,
+                [
+                    _entry(CustodyAction.SHARED_IN, opened.sender, org, now, "envelope", env_id, raw, detail),
+                    _entry(CustodyAction.RECEIPT, me.node_id, org, now, "receipt", env_id, answer, detail),
+                ],
+            )
+            event = draft(
+                node,
+                None,
+                "federation.receive",
+                "envelope",
+                env_id,
+                request_id=request_id,
+                org_id=org,
+                detail={**detail, "envelope": opened.digest, "category": opened.category, "marking": opened.marking},
+            )
+            audit_store.append(conn, [event])
+        return Inbound(answer, None, env_id)
+    except Refused as refused:
+        answer = receipt(me, refused, raw=raw, now=now)
+        with node.db.read() as conn:
+            operator = org_store.operator_org_id(conn)
+        audit_record(
+            node,
+            draft(
+                node,
+                None,
+                "federation.receive",
+                "envelope",
+                None,
+                request_id=request_id,
+                outcome="refused",
+                org_id=operator,
+                detail={
+                    "reason": refused.reason,
+                    "clause": refused.clause,
+                    "sender": refused.sender,
+                    "envelope": digest(raw),
+                    "detail": refused.detail[:300],
+                },
+            ),
+        )
+        return Inbound(answer, refused, None)
+
+
+def _entry(
+    action: CustodyAction,
+    actor_id: str,
+    org_id: str,
+    at: Any,
+    object_type: str,
+    object_id: str,
+    raw: bytes,
+    detail: dict[str, str],
+) -> CustodyEntry:
+    return CustodyEntry(
+        action=action,
+        actor_id=ActorId(actor_id),
+        org_id=OrgId(org_id),
+        at=at,
+        object_type=object_type,
+        object_id=object_id,
+        digest=digest(raw).removeprefix("sha256:"),
+        detail=detail,
+    )
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def _own_agreement(node: Node, actor: Actor, agreement_id: str) -> Agreement:
+    """The stored agreement, if the actor's organisation is the party this node speaks for (else missing)."""
+    with node.db.read() as conn:
+        try:
+            agreement = fed_store.get_signed_agreement(conn, agreement_id).agreement
+        except NotFound:
+            agreement = None
+    if agreement is None or agreement.party_of(node.me.node_id) != actor.org_id:
+        raise NotFound(f"no agreement {agreement_id}")
+    return agreement
+
+
+def seal_for(
+    node: Node,
+    actor: Actor,
+    *,
+    peer: str,
+    agreement_id: str,
+    purpose: str,
+    marking: str,
+    category: str,
+    obj: dict[str, Any],
+    received_under: str | None = None,
+    request_id: str | None = None,
+) -> bytes:
+    """An envelope for ``peer``, once ``check_outgoing`` allows it; a refusal is audited and raised."""
+    authorize(node, actor, Action.federation_share, request_id)
+    agreement = _own_agreement(node, actor, agreement_id)
+    upstream = None
+    if received_under is not None:
+        with node.db.read() as conn:
+            upstream = fed_store.get_signed_agreement(conn, received_under).agreement
+    now = node.clock.now()
+    meta = ObjectMeta(node.me.node_id, peer, purpose, marking, category, upstream)
+    refusal = check_outgoing(agreement, meta, now)
+    if refusal is not None:
+        audit_record(
+            node,
+            draft(
+                node,
+                actor,
+                "federation.send",
+                "agreement",
+                agreement_id,
+                request_id=request_id,
+                outcome="refused",
+                detail={"peer": peer, "clause": refusal.clause, "detail": refusal.detail},
+            ),
+        )
+        raise Refused("agreement", str(refusal), clause=refusal.clause)
+    return seal(
+        node.me,
+        recipient=peer,
+        agreement_id=agreement_id,
+        purpose=purpose,
+        marking=marking,
+        category=category,
+        obj=obj,
+        now=now,
+        received_under=received_under,
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of an envelope sent: the peer's verified receipt, and the row holding both."""
+
+    envelope_id: str
+    receipt: Receipt
+
+    @property
+    def accepted(self) -> bool:
+        return self.receipt.verdict == "accepted"
+
+
+async def deliver(
+    node: Node, actor: Actor, *, peer: str, agreement_id: str, raw: bytes, request_id: str | None = None
+) -> Delivery:
+    """Send an envelope (sealed by ``seal_for``) to a trusted peer and keep its receipt (module docstring).
+
+    The envelope is recorded as sent before it is posted; a peer that does not answer with a receipt it
+    signed raises ``Unavailable`` and leaves the row without a receipt (a later retry sends a new envelope).
+    """
+    authorize(node, actor, Action.federation_share, request_id)
+    with node.db.read() as conn:
+        target = peer_store.get_peer(conn, peer)
+    if target.state != "trusted":
+        raise NotFound(f"no trusted peer {peer}")
+    now = node.clock.now()
+    env_id = node.ids("env")
+    detail = {"peer": peer, "agreement": agreement_id}
+    with node.db.write() as conn:
+        fed_store.insert_envelope(
+            conn,
+            EnvelopeRow(env_id, actor.org_id, "out", peer, agreement_id, digest(raw), raw, None, None, None, None, now),
+        )
+        custody.record(
+            node, conn, [_entry(CustodyAction.SHARED_OUT, actor.id, actor.org_id, now, "envelope", env_id, raw, detail)]
+        )
+        audit_store.append(
+            conn,
+            [
+                draft(
+                    node,
+                    actor,
+                    "federation.send",
+                    "envelope",
+                    env_id,
+                    request_id=request_id,
+                    detail={**detail, "envelope": digest(raw)},
+                )
+            ],
+        )
+    try:
+        answer = await _post(node, target.base_url, raw)
+    except Unavailable as e:
+        _failed(node, actor, env_id, request_id, e.detail)
+        raise
+    try:
+        got = verify_receipt(answer, sent=raw, receiver=target.identity)
+    except Refused as bad:
+        _failed(node, actor, env_id, request_id, f"the answer is no valid receipt: {bad.reason}: {bad.detail}")
+        raise Unavailable(f"peer {peer} did not answer with a valid receipt ({bad.reason})") from None
+    at = node.clock.now()
+    with node.db.write() as conn:
+        fed_store.set_receipt(conn, env_id, answer, got.verdict, got.reason, got.clause)
+        custody.record(
+            node,
+            conn,
+            [
+                _entry(
+                    CustodyAction.RECEIPT,
+                    actor.id,
+                    actor.org_id,
+                    at,
+                    "receipt",
+                    env_id,
+                    answer,
+                    {**detail, "verdict": got.verdict},
+                )
+            ],
+        )
+        outcome = {"verdict": got.verdict, "reason": got.reason, "clause": got.clause}
+        audit_store.append(
+            conn,
+            [
+                draft(
+                    node,
+                    actor,
+                    "federation.receipt",
+                    "envelope",
+                    env_id,
+                    request_id=request_id,
+                    outcome="success" if got.verdict == "accepted" else "refused",
+                    detail={**detail, **{k: v for k, v in outcome.items() if v is not None}},
+                )
+            ],
+        )
+    return Delivery(env_id, got)
+
+
+async def _post(node: Node, base_url: str, raw: bytes) -> bytes:
+    """The receipt a peer answers with: the body of a 200, or the ``receipt`` member of a refusal's problem."""
+    try:
+        async with httpx.AsyncClient(
+            transport=node.peer_transport, timeout=node.settings.federation_timeout_s
+        ) as client:
+            r = await client.post(base_url + INBOX_PATH, content=raw, headers={"content-type": "application/json"})
+    except httpx.HTTPError as e:
+        raise Unavailable(f"peer at {base_url} did not answer: {type(e).__name__}") from None
+    if r.status_code == 200:
+        return r.content
+    try:
+        body = orjson.loads(r.content)
+        answer = body["receipt"]
+        if isinstance(answer, str):
+            return answer.encode()
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    raise Unavailable(f"peer at {base_url} answered {r.status_code} without a receipt")
+
+
+def _failed(node: Node, actor: Actor, env_id: str, request_id: str | None, why: str) -> None:
+    audit_record(
+        node,
+        draft(
+            node,
+            actor,
+            "federation.receipt",
+            "envelope",
+            env_id,
+            request_id=request_id,
+            outcome="failed",
+            detail={"detail": why},
+        ),
+    )
+
+
+async def share(
+    node: Node,
+    actor: Actor,
+    *,
+    peer: str,
+    agreement_id: str,
+    purpose: str,
+    marking: str,
+    category: str,
+    obj: dict[str, Any],
+    received_under: str | None = None,
+    request_id: str | None = None,
+) -> Delivery:
+    """Seal an object for a peer under an agreement (checked first), send it, and keep the receipt."""
+    raw = seal_for(
+        node,
+        actor,
+        peer=peer,
+        agreement_id=agreement_id,
+        purpose=purpose,
+        marking=marking,
+        category=category,
+        obj=obj,
+        received_under=received_under,
+        request_id=request_id,
+    )
+    return await deliver(node, actor, peer=peer, agreement_id=agreement_id, raw=raw, request_id=request_id)
