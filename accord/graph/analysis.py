@@ -21,17 +21,29 @@ from xml.sax.saxutils import escape
 from accord.graph.communities import detect, summarise
 from accord.graph.edgelist import EdgeList
 from accord.graph.keyplayers import choose, component_sizes, dismantle
-from accord.graph.network import Network
+from accord.graph.money import Ledger, aggregate, patterns, trace_backward, trace_forward
+from accord.graph.network import INFRASTRUCTURE, Network
+from accord.graph.records import RecordSet
+from accord.graph.resolve import Resolution
 from accord.graph.timeline import Event, build_timeline
-from accord.model.analytics import CommunitiesParams, KeyPlayersParams, NetworkParams, TimelineParams
+from accord.model.analytics import (
+    CommunitiesParams,
+    KeyPlayersParams,
+    MoneyParams,
+    NetworkParams,
+    TimelineParams,
+)
 
 __all__ = [
     "CANDIDATES",
     "communities_result",
     "entity_graph",
+    "entity_mapping",
     "keyplayers_result",
+    "money_result",
     "network_graphml",
     "network_result",
+    "resolve_result",
     "timeline_result",
 ]
 
@@ -171,6 +183,120 @@ def timeline_result(events: list[Event], params: TimelineParams) -> dict[str, An
                 "spread_seconds": d.spread.total_seconds(),
             }
             for d in tl.disagreements
+        ],
+    }
+
+
+def _weight(w: float) -> float | None:
+    return None if w == float("inf") else round(w, 3)
+
+
+def resolve_result(
+    found: Resolution, recordset: RecordSet, decisions_used: int, decisions_ignored: int
+) -> dict[str, Any]:
+    """Entities with their records, identifier keys and the links (match weight and evidence) that joined
+    them, the links refused by a split and the merges a split overruled, and ``entity_of``: identifier key
+    to entity, what a network run takes to make entities its nodes (``entity_mapping``)."""
+    keys_of = {r.record_id: r.keys for r in recordset.records}
+    entities = []
+    for e in found.entities:
+        keys = sorted({k for rid in e.records for k in keys_of.get(rid, ())})
+        links = [{"a": x.a, "b": x.b, "weight": _weight(x.weight), "evidence": x.evidence} for x in e.links]
+        entities.append({"id": e.id, "records": e.records, "keys": keys, "links": links})
+    entity_of, shared = entity_mapping(found, keys_of)
+    return {
+        "records": len(recordset.records),
+        "unparsed_identifiers": recordset.unparsed,
+        "empty_subjects": recordset.empty,
+        "decisions_used": decisions_used,
+        "decisions_ignored": decisions_ignored,
+        "pairs_scored": found.pairs_scored,
+        "seconds": {k: round(v, 3) for k, v in found.seconds.items()},
+        "entities_total": len(found.entities),
+        "multi_record_entities": sum(1 for e in found.entities if len(e.records) > 1),
+        "entities": entities,
+        "refused": [{"a": x.a, "b": x.b, "weight": _weight(x.weight), "evidence": x.evidence} for x in found.refused],
+        "conflicts": [{"kind": c.kind, "a": c.a, "b": c.b} for c in found.conflicts],
+        "entity_of": entity_of,
+        "keys_in_several_entities": shared,
+        "model": found.parameters,
+    }
+
+
+def entity_mapping(found: Resolution, keys_of: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], int]:
+    """Identifier key to entity for the network, and how many keys were in records of several entities.
+
+    IP addresses and devices are left out: the network never makes them nodes (they tie the entities seen
+    with them). A key in records of several entities (a shared phone the resolver did not trust enough to
+    merge on) goes to the largest of them, the first in ``found.entities``, so the answer is stable."""
+    out: dict[str, str] = {}
+    shared: set[str] = set()
+    for e in found.entities:
+        for rid in e.records:
+            for k in keys_of.get(rid, ()):
+                if k.split(":", 1)[0] in INFRASTRUCTURE:
+                    continue
+                had = out.setdefault(k, e.id)
+                if had != e.id:
+                    shared.add(k)
+    return out, len(shared)
+
+
+def money_result(ledger: Ledger, params: MoneyParams, stored: int) -> dict[str, Any]:
+    """Traces from the instruments asked for (forwards and back), flows between jurisdictions, and fan-in,
+    fan-out and pass-through patterns, each list cut at ``limit`` (the totals say how many there were)."""
+    traces = []
+    for key in params.trace or ():
+        for t in (
+            trace_forward(ledger, key, tolerance=params.tolerance),
+            trace_backward(ledger, key, tolerance=params.tolerance),
+        ):
+            traces.append(
+                {
+                    "origin": t.origin,
+                    "direction": t.direction,
+                    "reached_eur": {k: round(v, 2) for k, v in sorted(t.reached.items(), key=lambda kv: -kv[1])},
+                    "hops": t.hops,
+                    "transfers": len(t.carried),
+                }
+            )
+    flows = aggregate(ledger, lambda t, src: t.source_country if src else t.target_country)
+    found = patterns(
+        ledger,
+        fan=params.fan,
+        window=timedelta(days=params.window_days),
+        pass_window=timedelta(hours=params.pass_hours),
+    )
+    kinds: dict[str, int] = {}
+    for p in found:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    return {
+        "transfers_stored": stored,
+        "transfers": len(ledger.transfers),
+        "skipped_unpriced": ledger.skipped,
+        "reordered": ledger.reordered,
+        "self_transfers": ledger.self_transfers,
+        "instruments": len(ledger.instruments),
+        "eur_total": round(sum(t.eur for t in ledger.transfers), 2),
+        "traces": traces,
+        "flows_total": len(flows),
+        "flows_between_jurisdictions": [
+            {"source": f.source, "target": f.target, "transfers": f.transfers, "eur": f.eur}
+            for f in flows[: params.limit]
+        ],
+        "patterns_total": len(found),
+        "pattern_counts": kinds,
+        "patterns": [
+            {
+                "kind": p.kind,
+                "instrument": p.instrument,
+                "at": p.at.isoformat(),
+                "counterparts": p.counterparts,
+                "eur_in": p.eur_in,
+                "eur_out": p.eur_out,
+                "transfers": list(p.transfers),
+            }
+            for p in found[: params.limit]
         ],
     }
 

@@ -46,8 +46,13 @@ def digest(rin: ReportIn) -> str:
     """SHA-256 over the validated submission serialised in the model's field order, with identifiers
     normalised: equal content gives an equal digest whatever the key order or spelling it arrived in.
     (Serialising the model directly is one call into pydantic-core; building a dict to sort was 10% of
-    bulk intake.)"""
-    return hashlib.sha256(rin.model_dump_json().encode()).hexdigest()
+    bulk intake.) A report without transfers leaves the field out, so its digest is the one it had before
+    reports could carry transfers and re-sending it stays a duplicate."""
+    dumped = rin.model_dump_json() if rin.transfers else rin.model_dump_json(exclude=_NO_TRANSFERS)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+_NO_TRANSFERS = {"transfers"}
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,15 @@ from accord.intake.prepare import Prepared
 from accord.model.media import Media
 from accord.model.report import Subject
 
-__all__ = ["FlatReport", "flatten"]
+__all__ = ["FlatReport", "TransferRow", "flatten"]
 
 _SUBJECTS: TypeAdapter[list[Subject]] = TypeAdapter(list[Subject])
 _MEDIA: TypeAdapter[list[Media]] = TypeAdapter(list[Media])
 _STRINGS: TypeAdapter[list[str]] = TypeAdapter(list[str])
+
+
+TransferRow = tuple[str | None, datetime, str, str, float, str, str | None, str | None, str | None]
+"""(reference, at, from key, to key, amount, currency, rail, from country, to country)."""
 
 
 class FlatReport(NamedTuple):
@@ -47,6 +51,7 @@ class FlatReport(NamedTuple):
     digest: str
     identifier_keys: tuple[str, ...]  # the public subjects' identifiers, to link by
     media_keys: tuple[str, ...]  # md5:/sha256:/pdq: keys of the media, distinct
+    transfers: tuple[TransferRow, ...] = ()  # the payments the report carries, instruments as keys
 
 
 def flatten(p: Prepared) -> FlatReport:
@@ -72,4 +77,8 @@ def flatten(p: Prepared) -> FlatReport:
         p.digest,
         tuple(sorted(p.identifier_keys)),  # sorted: a set's order differs from process to process
         tuple(dict.fromkeys(k for m in media for k in m.keys)) if media else (),
+        tuple(
+            (t.reference, t.at, t.from_.key, t.to.key, t.amount, t.currency, t.rail, t.from_country, t.to_country)
+            for t in rin.transfers
+        ),
     )

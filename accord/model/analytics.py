@@ -1,5 +1,6 @@
-"""Analytics runs: one analysis (network, communities, key players, timeline) of an organisation's reports,
-run as a job, its result stored with the parameters and the data version it used (docs/analytics.md).
+"""Analytics runs: one analysis (network, communities, key players, timeline, entity resolution, money) of an
+organisation's reports, run as a job, its result stored with the parameters and the data version it used
+(docs/analytics.md).
 
 Why a data version and not a timestamp: a result is stale when the reports it was computed from changed,
 and a report count with the last ingestion time and id changes when reports are added or purged, while
@@ -26,8 +27,10 @@ __all__ = [
     "CommunitiesParams",
     "DataVersion",
     "KeyPlayersParams",
+    "MoneyParams",
     "NetworkParams",
     "Params",
+    "ResolveParams",
     "RunIn",
     "RunProgress",
     "TimelineParams",
@@ -43,16 +46,25 @@ class AnalysisKind(StrEnum):
     communities = "communities"
     keyplayers = "keyplayers"
     timeline = "timeline"
+    resolve = "resolve"
+    money = "money"
 
 
 class _Graph(Inbound):
     """What every analysis on the entity network shares: which edges count, and the shared-key cap."""
 
     edge_kinds: list[EdgeKind] | None = Field(
-        None, min_length=1, description="edge kinds to use (default: all); payments need transfers, not stored"
+        None, min_length=1, description="edge kinds to use (default: all); payments come from stored transfers"
     )
     max_sharers: int = Field(
         20, ge=2, le=1000, description="a media file or IP shared by more entities ties none of them"
+    )
+    resolve_run: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="nodes are the entities of this resolve run ('latest': the newest that succeeded; "
+        "the run's id is stored in its place); default: each identifier is a node",
     )
 
 
@@ -114,17 +126,54 @@ class TimelineParams(Inbound):
         return value
 
 
-Params = NetworkParams | CommunitiesParams | KeyPlayersParams | TimelineParams
+class ResolveParams(Inbound):
+    """Entity resolution of the organisation's report subjects (``accord.graph.resolve.ResolveConfig``); the
+    analysts' merge and split decisions stored at the time the run starts are respected."""
+
+    threshold: float = Field(-5.0, ge=-50, le=50, description="Splink match weight (prior included) to join at")
+    phone_window_days: float = Field(14.0, gt=0, le=3650)
+    ip_window_days: float = Field(7.0, gt=0, le=3650)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class MoneyParams(Inbound):
+    """Money flows in the organisation's stored transfers (``accord.graph.money``)."""
+
+    trace: list[str] | None = Field(
+        None, min_length=1, max_length=50, description="instrument keys (payment:...) to trace forwards and back"
+    )
+    tolerance: float = Field(0.02, ge=0, le=1, description="amount conservation slack")
+    skip_unpriced: bool = Field(
+        True, description="leave out (and count) transfers the rates cannot price, rather than fail the run"
+    )
+    fan: int = Field(5, ge=2, le=1000, description="distinct counterparts that make a fan-in or fan-out")
+    window_days: float = Field(7.0, gt=0, le=366, description="fan-in and fan-out window")
+    pass_hours: float = Field(48.0, gt=0, le=24 * 366, description="pass-through window")
+    limit: int = Field(1000, ge=1, le=100_000, description="keep at most this many patterns and flows each")
+
+    @field_validator("trace")
+    @classmethod
+    def _keys(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            for key in value:
+                if not key.startswith("payment:") or len(key) > 2100:
+                    raise ValueError(f"{key[:60]!r} is not a payment instrument key (payment:...)")
+        return value
+
+
+Params = NetworkParams | CommunitiesParams | KeyPlayersParams | TimelineParams | ResolveParams | MoneyParams
 _PARAMS: dict[AnalysisKind, type[Params]] = {
     AnalysisKind.network: NetworkParams,
     AnalysisKind.communities: CommunitiesParams,
     AnalysisKind.keyplayers: KeyPlayersParams,
     AnalysisKind.timeline: TimelineParams,
+    AnalysisKind.resolve: ResolveParams,
+    AnalysisKind.money: MoneyParams,
 }
 
 
 class RunIn(Inbound):
-    kind: str = Field(description="network, communities, keyplayers or timeline")
+    kind: str = Field(description="network, communities, keyplayers, timeline, resolve or money")
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -11,6 +11,7 @@ from accord.ids import ActorId, OrgId, ReportId
 from accord.model.base import Inbound, Outbound, UtcDatetime
 from accord.model.identifier import Identifier
 from accord.model.media import Media
+from accord.model.transfer import TransferIn
 
 __all__ = ["Location", "Report", "ReportIn", "Subject", "SubjectRole"]
 
@@ -51,6 +52,11 @@ class ReportIn(Inbound):
     media: list[Media] = Field(default_factory=list, max_length=1000)
     narrative: str | None = Field(
         default=None, max_length=20000, description="free text; sealed at rest and never returned or logged"
+    )
+    transfers: list[TransferIn] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="payments the report carries (stored for money runs; docs/analytics.md)",
     )
 
     @field_validator("urgency")

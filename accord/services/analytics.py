@@ -1,6 +1,6 @@
-"""Analytics runs: network, communities, key players and timelines of an organisation's reports, run as
-jobs with stored progress, their results kept with the parameters and the data version they used
-(docs/analytics.md, "Running analyses on a node").
+"""Analytics runs: network, communities, key players, timelines, entity resolution and money flows of an
+organisation's reports, run as jobs with stored progress, their results kept with the parameters and the
+data version they used (docs/analytics.md, "Running analyses on a node").
 
 A run is queued (``start``; the API answers 202 at once) and run by the server's job runner
 (``run_next``), or queued and run at once by the console (``run_local``, acting for an organisation as the
@@ -8,8 +8,12 @@ node, audited with no actor). It reads only its own organisation's reports, page
 transactions, up to the last report that existed when it started, so a result always matches its data
 version; a result is *stale* when the organisation's data version has moved on since.
 
-Payments are not stored by intake, so a run on a node has no payment edges; ``accord analyze money``
-takes a transfers file.
+A resolve run reads the subjects of the reports and the analysts' merge and split decisions stored when
+it starts (a decision naming a record that no longer exists is ignored and counted). A network,
+communities or key-players run given ``resolve_run`` makes that run's entities its nodes; ``latest`` is
+replaced by the newest succeeded resolve run's id when the run is queued, so the stored parameters say
+which one was used. Transfers are stored with the reports that carried them (``store.transfers``): a money
+run reads those of the reports its data version counts, and graph runs add them as payment edges.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from typing import Any
 
 from accord.errors import AccordError, Invalid, NotFound
 from accord.graph import analysis
+from accord.graph.money import Ledger, build_ledger
 from accord.graph.network import Network
+from accord.graph.rates import shipped
+from accord.graph.records import RecordSet, records_from_report
+from accord.graph.resolve import STAGES, Decision, ResolveConfig, resolve
 from accord.graph.timeline import Event, from_sightings
 from accord.model.analytics import (
     AnalysisKind,
@@ -30,8 +38,10 @@ from accord.model.analytics import (
     CommunitiesParams,
     DataVersion,
     KeyPlayersParams,
+    MoneyParams,
     NetworkParams,
     Params,
+    ResolveParams,
     RunIn,
     RunProgress,
     TimelineParams,
@@ -46,6 +56,8 @@ from accord.services.node import Node
 from accord.store import analytics as store
 from accord.store import audit as audit_store
 from accord.store import orgs as org_store
+from accord.store import resolution as resolution_store
+from accord.store import transfers as transfer_store
 
 __all__ = [
     "PAGE",
@@ -67,11 +79,38 @@ BEAT = 5.0  # seconds between progress writes while reading
 Progress = Callable[[RunProgress], None]
 
 
+_GRAPH = (NetworkParams, CommunitiesParams, KeyPlayersParams)
+
+
+def _resolve_run(conn: Any, org_id: str, wanted: str) -> str:
+    """The id of the resolve run ``wanted`` names ('latest': the newest that succeeded), checked to be the
+    organisation's and a succeeded resolve run; else ``Invalid`` at ``/parameters/resolve_run``."""
+    where = "/parameters/resolve_run"
+    if wanted == "latest":
+        for run in store.list_runs(conn, org_id, AnalysisKind.resolve, 500):
+            if run.status == JobStatus.succeeded:
+                return run.id
+        raise Invalid.at(where, "no resolve run has succeeded yet: run one (kind resolve) first")
+    try:
+        run = store.get(conn, org_id, wanted)
+    except NotFound:
+        raise Invalid.at(where, f"no resolve run {wanted}") from None
+    if run.kind != AnalysisKind.resolve or run.status != JobStatus.succeeded:
+        raise Invalid.at(where, f"run {wanted} is not a succeeded resolve run ({run.kind.value}, {run.status.value})")
+    return run.id
+
+
 def _queue(node: Node, org_id: str, actor: Actor | None, body: RunIn, request_id: str | None) -> AnalyticsRun:
     kind, params = parse_params(body.kind, body.parameters)
     run_id = node.ids("run")
     now = node.clock.now()
     with node.db.write() as conn:
+        if isinstance(params, _GRAPH) and params.resolve_run is not None:
+            params = params.model_copy(update={"resolve_run": _resolve_run(conn, org_id, params.resolve_run)})
+        if isinstance(params, MoneyParams) and params.trace:
+            unknown = [k for k in params.trace if k not in transfer_store.known(conn, org_id, params.trace)]
+            if unknown:
+                raise Invalid.at("/parameters/trace", f"instrument {unknown[0]!r} takes part in no stored transfer")
         stored = params.model_dump(mode="json")
         store.insert_run(
             conn, run_id=run_id, org_id=org_id, actor_id=actor.id if actor else None, kind=kind, params=stored, at=now
@@ -257,7 +296,23 @@ def _analyse(
     beat: Callable[..., None],
 ) -> dict[str, Any]:
     total = version.reports
-    net = Network(max_sharers=getattr(params, "max_sharers", 20))
+    if isinstance(params, ResolveParams):
+        return _resolve(node, claimed, params, version, beat)
+    if isinstance(params, MoneyParams):
+        beat(RunProgress(stage="reading transfers", done=0, total=total), True)
+        ledger, stored = _ledger(node, claimed.org_id, version, params.skip_unpriced)
+        beat(RunProgress(stage="money", done=total, total=total), True)
+        return analysis.money_result(ledger, params, stored)
+    entity_of: dict[str, str] | None = None
+    resolved_by: str | None = None
+    if isinstance(params, _GRAPH) and params.resolve_run is not None:
+        resolved_by = params.resolve_run
+        with node.db.read() as conn:
+            found = store.result(conn, claimed.org_id, resolved_by)
+        if found is None or "entity_of" not in found:
+            raise Invalid.at("/parameters/resolve_run", f"run {resolved_by} has no entities to use")
+        entity_of = found["entity_of"]
+    net = Network(entity_of, max_sharers=getattr(params, "max_sharers", 20))
     events: list[Event] = []
     read, after = 0, None
     while version.last_report_id is not None:
@@ -273,19 +328,79 @@ def _analyse(
             net.add(page)
         read += len(page)
         beat(RunProgress(stage="reading reports", done=read, total=total))
-    beat(RunProgress(stage=claimed.kind.value, done=read, total=total), True)
     if isinstance(params, TimelineParams):
+        beat(RunProgress(stage=claimed.kind.value, done=read, total=total), True)
         return analysis.timeline_result(events, params)
+    if version.last_report_id is not None:
+        beat(RunProgress(stage="reading transfers", done=read, total=total), True)
+        net.add_transfers(_ledger(node, claimed.org_id, version, True)[0].transfers)
+    beat(RunProgress(stage=claimed.kind.value, done=read, total=total), True)
+    doc: dict[str, Any]
     if isinstance(params, CommunitiesParams):
-        return analysis.communities_result(net, params, org_jurisdiction)
-    if isinstance(params, KeyPlayersParams):
+        doc = analysis.communities_result(net, params, org_jurisdiction)
+    elif isinstance(params, KeyPlayersParams):
 
         def note(stage: str) -> None:
             beat(RunProgress(stage=f"keyplayers: {stage}", done=read, total=total))
 
-        return analysis.keyplayers_result(net, params, note)
-    assert isinstance(params, NetworkParams)
-    return analysis.network_result(net, params)
+        doc = analysis.keyplayers_result(net, params, note)
+    else:
+        assert isinstance(params, NetworkParams)
+        doc = analysis.network_result(net, params)
+    doc["resolve_run"] = resolved_by
+    return doc
+
+
+def _ledger(node: Node, org_id: str, version: DataVersion, skip_unpriced: bool) -> tuple[Ledger, int]:
+    """The organisation's transfers carried by the reports of ``version``, priced at the shipped rates;
+    and how many were stored."""
+    rows: list[dict[str, Any]] = []
+    after = 0
+    while version.last_report_id is not None:
+        with node.db.read() as conn:
+            page = transfer_store.page(conn, org_id, version.last_report_id, after, PAGE)
+        if not page:
+            break
+        after = page[-1]["row"]
+        rows.extend(page)
+    rows.sort(key=lambda r: (r["at"], r["row"]))
+    return build_ledger(rows, shipped(), skip_unpriced=skip_unpriced), len(rows)
+
+
+def _resolve(
+    node: Node, claimed: store.ClaimedRun, params: ResolveParams, version: DataVersion, beat: Callable[..., None]
+) -> dict[str, Any]:
+    """Entity resolution of the subjects of the reports ``version`` counts, respecting the decisions stored
+    now that name two of their records (others are ignored and counted)."""
+    total = version.reports
+    records = RecordSet()
+    read, after = 0, None
+    while version.last_report_id is not None:
+        with node.db.read() as conn:
+            page = resolution_store.org_subjects_page(conn, claimed.org_id, after, version.last_report_id, PAGE)
+        if not page:
+            break
+        after = page[-1][0]
+        for report_id, received_at, subjects in page:
+            records_from_report(report_id, claimed.org_id, received_at, subjects or (), records)
+        read += len(page)
+        beat(RunProgress(stage="reading reports", done=read, total=total))
+    with node.db.read() as conn:
+        rows = resolution_store.org_decisions(conn, claimed.org_id)
+    known = {r.record_id for r in records.records}
+    decided = [Decision(kind, a, b) for _, kind, a, b, *_ in rows if a in known and b in known]  # type: ignore[arg-type]
+    config = ResolveConfig(
+        threshold=params.threshold,
+        phone_window_days=params.phone_window_days,
+        ip_window_days=params.ip_window_days,
+        seed=params.seed,
+    )
+
+    def stage(name: str) -> None:
+        beat(RunProgress(stage=f"resolve: {name}", done=STAGES.index(name) + 1, total=len(STAGES)), True)
+
+    found = resolve(records.records, decided, config, progress=stage)
+    return analysis.resolve_result(found, records, len(decided), len(rows) - len(decided))
 
 
 def run_next(node: Node) -> bool:

@@ -19,6 +19,7 @@ from accord.model.media import Media
 from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
 from accord.store import observables, retention
+from accord.store import transfers as transfer_store
 from accord.store.bulk import insert_tuples
 from accord.store.errors import DuplicateKey
 from accord.store.schema import idempotency_keys, reports
@@ -176,6 +177,9 @@ def insert_many(conn: Connection, items: Sequence[NewReport], *, defer: bool = F
         [(i.org_id, i.id, i.flat.received_at, i.flat.identifier_keys, i.flat.media_keys) for i in items],
         defer=defer,
     )
+    carried = [(i.org_id, i.id, i.flat.marking, t) for i in items for t in i.flat.transfers]
+    if carried:
+        transfer_store.insert(conn, carried)
 
 
 def get(conn: Connection, actor: Actor, report_id: str) -> Report:

@@ -21,6 +21,7 @@ from accord.errors import Gone
 from accord.model.retention import AgreementCap, CategoryPlan, RetentionRule
 from accord.store import observables as observable_store
 from accord.store import reviews as review_store
+from accord.store import transfers as transfer_store
 from accord.store import verdicts as verdict_store
 from accord.store.schema import (
     agreement_parties,
@@ -277,6 +278,7 @@ def delete_reports(conn: Connection, org_id: str, ids: Sequence[str]) -> None:
     verdict_store.delete_for_reports(conn, org_id, ids)
     review_store.delete_for_reports(conn, org_id, ids)
     for chunk in _chunks(ids):
+        transfer_store.delete_for_reports(conn, org_id, chunk)
         conn.execute(
             delete(idempotency_keys).where(idempotency_keys.c.org_id == org_id, idempotency_keys.c.report_id.in_(chunk))
         )

@@ -320,6 +320,30 @@ analytics_runs = Table(
     Index(None, "status", "created_at"),
 )
 
+# --- payment transfers carried by reports (docs/analytics.md, "Money on a node") --------------------
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False),
+    # The report that carried it: the transfer is part of the report's content, so it goes when the report
+    # is purged, and a money run reads the transfers of the reports its data version counts.
+    Column("report_id", ID, ForeignKey("reports.id"), nullable=False),
+    Column("reference", String(200)),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(2100), nullable=False),  # identifier key of the paying instrument
+    Column("target", String(2100), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(10), nullable=False),
+    Column("rail", String(40)),
+    Column("from_country", String(2)),
+    Column("to_country", String(2)),
+    Column("marking", String(20), nullable=False),  # the carrying report's marking
+    Index(None, "org_id", "report_id"),
+)
+__all__ += ["transfers"]
+
 # --- the custody log (docs/custody.md) -------------------------------------------------------------
 
 __all__ += [

@@ -74,6 +74,10 @@ def test_bad_input_is_problem_json(client: TestClient, world: World) -> None:
         ({"kind": "keyplayers", "parameters": {"k": 0}}, "/parameters/k"),
         ({"kind": "communities", "parameters": {"resolution": -1}}, "/parameters/resolution"),
         ({"kind": "network", "extra": 1}, None),
+        ({"kind": "money", "parameters": {"trace": ["email:x@example.org"]}}, "/parameters/trace"),
+        ({"kind": "money", "parameters": {"trace": ["payment:card-token/none"]}}, "/parameters/trace"),
+        ({"kind": "network", "parameters": {"resolve_run": "latest"}}, "/parameters/resolve_run"),
+        ({"kind": "resolve", "parameters": {"threshold": "high"}}, "/parameters/threshold"),
     ]
     for body, pointer in cases:
         res = client.post("/v1/analytics/runs", json=body, headers=auth(token))
@@ -139,3 +143,18 @@ def test_view_colours_communities_and_marks_key_players(client: TestClient, worl
     js = client.get("/v1/analytics/static/cytoscape.min.js")
     assert js.status_code == 200 and "cytoscape" in js.text[:2000].lower()
     assert js.headers["content-type"].startswith("text/javascript")
+
+
+def test_a_report_carries_transfers_and_a_money_run_reads_them(client: TestClient, world: World) -> None:
+    _, token = world.org("A", [Role.analyst])
+    pay = {"kind": "payment", "instrument": "iban", "value": "DE89 3704 0044 0532 0130 00"}
+    to = {"kind": "payment", "instrument": "card-token", "value": "tok-1"}
+    move = {"at": "2025-03-03T10:00:00+01:00", "from": pay, "to": to, "amount": 12.5, "currency": "EUR"}
+    bad = report_json("t-0", transfers=[{k: v for k, v in move.items() if k != "currency"}])
+    res = client.post("/v1/reports", json=bad, headers=auth(token))
+    assert res.status_code == 422 and "/transfers/0/currency" in [e["pointer"] for e in res.json()["errors"]]
+    assert client.post("/v1/reports", json=report_json("t-1", transfers=[move]), headers=auth(token)).status_code == 201
+    done = run(client, token, "money", trace=["payment:iban/DE89370400440532013000"])
+    assert done["status"] == "succeeded", done
+    doc = client.get(f"/v1/analytics/runs/{done['id']}/result", headers=auth(token)).json()["result"]
+    assert doc["transfers"] == 1 and doc["traces"][0]["reached_eur"] == {"payment:card-token/tok-1": 12.5}
