@@ -46,6 +46,16 @@ OrgOpt = Annotated[
 ]
 
 
+ResolveRunOpt = Annotated[
+    str | None,
+    typer.Option("--resolve-run", help="--org: nodes are the entities of this resolve run (an id, or latest)"),
+]
+
+
+def _graph_params(resolve_run: str | None, **params: Any) -> dict[str, Any]:
+    return {**params, **({"resolve_run": resolve_run} if resolve_run else {})}
+
+
 def _on_node(ctx: typer.Context, org: str, kind: str, parameters: dict[str, Any]) -> dict[str, Any]:
     """Run one analysis on the node with a progress bar; the run and its result are stored."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -97,6 +107,7 @@ def keyplayers(
     jurisdiction: Annotated[
         list[str] | None, typer.Option("--jurisdiction", help="--org with --k: only entities placed here act")
     ] = None,
+    resolve_run: ResolveRunOpt = None,
 ) -> None:
     """Rank the nodes whose removal breaks the network fastest; print R and AUC10 of the order."""
     from accord.graph.dismantling import auc10, lcc_curve, robustness
@@ -105,7 +116,7 @@ def keyplayers(
 
     _only_one(edgelist, org, "--edgelist")
     if org is not None:
-        params: dict[str, Any] = {"method": method, "objective": objective, "seed": seed, "top": top, "k": k}
+        params = _graph_params(resolve_run, method=method, objective=objective, seed=seed, top=top, k=k)
         if jurisdiction:
             params["jurisdictions"] = jurisdiction
         doc = _on_node(ctx, org, "keyplayers", params)
@@ -273,13 +284,14 @@ def network(
     mapping: MappingOpt = None,
     payments: Annotated[bool, typer.Option(help="add payment edges from transfers.ndjson")] = True,
     org: OrgOpt = None,
+    resolve_run: ResolveRunOpt = None,
 ) -> None:
     """Build the network of a world's reports (and payments); write it as Cytoscape.js JSON and/or GraphML."""
     _only_one(world, org)
     if org is not None:
         from accord.graph.analysis import network_graphml
 
-        doc = _on_node(ctx, org, "network", {})
+        doc = _on_node(ctx, org, "network", _graph_params(resolve_run))
         if json_out:
             _write(json_out, _json(doc["elements"]))
         if graphml:
@@ -312,13 +324,14 @@ def communities(
     min_size: Annotated[int, typer.Option(min=1, help="leave out smaller communities")] = 3,
     mapping: MappingOpt = None,
     org: OrgOpt = None,
+    resolve_run: ResolveRunOpt = None,
 ) -> None:
     """Find communities with Leiden and summarise each (size, platforms, jurisdictions, time span, hubs)."""
     from accord.graph.communities import detect, summarise
 
     _only_one(world, org)
     if org is not None:
-        params = {"method": method, "resolution": resolution, "seed": seed, "min_size": min_size}
+        params = _graph_params(resolve_run, method=method, resolution=resolution, seed=seed, min_size=min_size)
         found_doc = _on_node(ctx, org, "communities", params)
         _write(out_file, _json(found_doc))
         kept = len(found_doc["communities"])
@@ -347,18 +360,36 @@ def communities(
 
 @analyze_app.command("money")
 def money(
-    world: Annotated[Path, typer.Option(help="a simulated world's directory (transfers.ndjson, ...)")],
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="write traces, flows and patterns (JSON) here")],
+    world: Annotated[Path | None, typer.Option(help="a simulated world's directory (transfers.ndjson, ...)")] = None,
     trace: Annotated[list[str] | None, typer.Option("--trace", help="instrument key to trace both ways")] = None,
     rates: Annotated[Path | None, typer.Option(help="rates CSV (date,currency,eur); default: shipped table")] = None,
-    skip_unpriced: Annotated[bool, typer.Option(help="skip transfers the rates cannot price (counted)")] = False,
+    skip_unpriced: Annotated[
+        bool | None,
+        typer.Option(help="skip transfers the rates cannot price, counted (default: --world no, --org yes)"),
+    ] = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="amount conservation slack")] = 0.02,
+    org: OrgOpt = None,
 ) -> None:
-    """Follow funds through a world's transfers; flows between jurisdictions; fan-in, fan-out, pass-through."""
+    """Follow funds through a world's transfers; flows between jurisdictions; fan-in, fan-out, pass-through.
+    With --org, through the transfers the organisation's stored reports carry (the shipped rates table)."""
     from accord.graph.money import aggregate, patterns, trace_backward, trace_forward
 
+    _only_one(world, org)
+    if org is not None:
+        if rates is not None:
+            raise fail("--rates is for --world; a node prices with the shipped rates table")
+        params: dict[str, Any] = {"tolerance": tolerance, "trace": trace}
+        if skip_unpriced is not None:
+            params["skip_unpriced"] = skip_unpriced
+        doc = _on_node(ctx, org, "money", params)
+        _write(out_file, _json(doc))
+        out.print(f"{doc['transfers']} transfers; {len(doc['patterns'])} patterns; written to {out_file}", markup=False)
+        return
+    assert world is not None
     with reporting():
-        ledger = _ledger(world, rates, skip_unpriced)
+        ledger = _ledger(world, rates, bool(skip_unpriced))
         known = ledger.instruments
         for key in trace or []:
             if key not in known:
@@ -452,6 +483,12 @@ def resolve_command(
     threshold: Annotated[
         float, typer.Option(help="Splink match weight (prior included) at or above which records join")
     ] = -5.0,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org", help="run on the node as a stored run (network, communities, keyplayers take --resolve-run)"
+        ),
+    ] = None,
 ) -> None:
     """Resolve identifier records into entities (Splink on DuckDB) and write them as JSON."""
     import orjson
@@ -460,6 +497,13 @@ def resolve_command(
     from accord.graph.resolve import STAGES, ResolveConfig, resolve
     from accord.graph.resolve_eval import score
 
+    if org is not None:
+        if world is not None or decisions is not None or key is not None:
+            raise fail("--org runs on the node's stored reports and decisions: leave out --world, --decisions, --key")
+        doc = _on_node(ctx, org, "resolve", {"threshold": threshold})
+        _write(out_file, _json(doc))
+        out.print(f"{doc['records']} records -> {doc['entities_total']} entities; written to {out_file}", markup=False)
+        return
     with reporting():
         if world is not None:
             recordset = read_world(world)

@@ -251,11 +251,24 @@ def _train(linker: Any, config: ResolveConfig, progress: Callable[[str], None]) 
     linker.training.estimate_probability_two_random_records_match(
         [block_on("service", "handle"), block_on("email"), block_on("payment")], recall=config.prior_recall
     )
+    # A small set where no two records share an exact handle, e-mail or instrument estimates the prior as 0,
+    # and Splink then fails taking its logarithm. Splink 5 has no public setter; 1e-6 says "very unlikely".
+    settings = linker._settings_obj
+    settings._probability_two_random_records_match = min(max(settings._probability_two_random_records_match, 1e-6), 0.5)
     progress(STAGES[1])
     linker.training.estimate_u_using_random_sampling(max_pairs=config.u_pairs, seed=config.seed)
     progress(STAGES[2])
+    from splink.internals.exceptions import EMTrainingException  # Splink 5 exports it from nowhere public
+
     for rule in ("handle_fold", "email_local"):
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on(rule), max_pairs=config.em_pairs)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(rule), max_pairs=config.em_pairs
+            )
+        except EMTrainingException:
+            # A small organisation's records may hold no pair agreeing on this rule: the comparisons it
+            # would train keep their m from the other rule's session, or Splink's defaults.
+            continue
 
 
 def _level_weights(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
@@ -314,14 +327,17 @@ def resolve(
         report(STAGES[3])
         t = time.perf_counter()
         scored = linker.inference.predict(threshold_match_weight=config.threshold)
-        columns = ["unique_id_l", "unique_id_r", "match_weight", *(f"mw_{c}" for c in _COMPARISONS)]
-        relation = scored.as_duckdbpyrelation().project(", ".join(columns))
+        full = scored.as_duckdbpyrelation()
+        # Splink leaves out a comparison it could not train at all (a small set with no e-mails, say).
+        present = [c for c in _COMPARISONS if f"mw_{c}" in full.columns]
+        columns = ["unique_id_l", "unique_id_r", "match_weight", *(f"mw_{c}" for c in present)]
+        relation = full.project(", ".join(columns))
         table = relation.order("match_weight DESC, unique_id_l, unique_id_r").to_arrow_table()
         # Arrays, not Python lists: a million records give tens of millions of pairs.
         pairs_a = table.column("unique_id_l").to_numpy()
         pairs_b = table.column("unique_id_r").to_numpy()
         weights = table.column("match_weight").to_numpy()
-        partial = {c: table.column(f"mw_{c}").to_numpy(zero_copy_only=False) for c in _COMPARISONS}
+        partial = {c: table.column(f"mw_{c}").to_numpy(zero_copy_only=False) for c in present}
         del table
         model = linker.misc.save_model_to_json()
         levels = _level_weights(model)

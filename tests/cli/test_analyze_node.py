@@ -1,5 +1,5 @@
-"""``accord analyze network|communities|keyplayers|timeline --org`` on a node: the run is stored like an API
-run, outputs are written as in the file-based forms, and bad input exits 2 naming the field."""
+"""``accord analyze network|communities|keyplayers|timeline|money|resolve --org`` on a node: the run is stored
+like an API run, outputs are written as in the file-based forms, and bad input exits 2 naming the field."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ from tests.cli.helpers import run
 from tests.cli.test_cli import init_node
 from tests.conftest import report_json
 
+TRANSFER = {
+    "at": "2025-03-01T10:00:00Z",
+    "from": {"kind": "payment", "value": "tok-payer", "instrument": "card-token"},
+    "to": {"kind": "payment", "value": "tok-payee", "instrument": "card-token"},
+    "amount": 40.0,
+    "currency": "EUR",
+}
+
 
 def fill(tmp_path: Path, org: str) -> None:
     node = open_node(Settings(data_dir=tmp_path / "node"))
@@ -33,6 +41,17 @@ def fill(tmp_path: Path, org: str) -> None:
                 ]
                 body = report_json(f"{hub}-{leaf}", subjects=subjects, media=[])
                 reports.submit(node, actor, ReportIn.model_validate(body))
+    finally:
+        node.close()
+
+
+def pay(tmp_path: Path, org: str) -> None:
+    """One more report, carrying a transfer and no subjects."""
+    node = open_node(Settings(data_dir=tmp_path / "node"))
+    try:
+        key = admin.create_credential_local(node, org, CredentialIn(name="payments", roles=[Role.analyst]))
+        body = report_json("paid", subjects=[], media=[], transfers=[TRANSFER])
+        reports.submit(node, admin.authenticate(node, key.token), ReportIn.model_validate(body))
     finally:
         node.close()
 
@@ -68,7 +87,20 @@ def test_analyses_on_a_node(tmp_path: Path) -> None:
     tl = tmp_path / "tl.json"
     code, out, err = run([*base, "analyze", "timeline", "--org", org, "--out", str(tl), "--key", "account:p/h2"])
     assert code == 0 and "3 events" in out, err
+    pay(tmp_path, org)
+    money = tmp_path / "money.json"
+    code, out, err = run([*base, "analyze", "money", "--org", org, "--out", str(money)])
+    assert code == 0 and "1 transfers" in out, err
+    assert orjson.loads(money.read_bytes())["transfers"] == 1
+    ents = tmp_path / "entities.json"
+    code, out, err = run([*base, "analyze", "resolve", "--org", org, "--out", str(ents)])
+    assert code == 0 and "entities; written to" in out, err
+    code, out, err = run([*base, "analyze", "network", "--org", org, "--resolve-run", "latest"])
+    assert code == 0 and "entities" in out, err
     assert stored_runs(tmp_path, org) == [
+        AnalysisKind.network,
+        AnalysisKind.resolve,
+        AnalysisKind.money,
         AnalysisKind.timeline,
         AnalysisKind.keyplayers,
         AnalysisKind.keyplayers,
@@ -91,5 +123,11 @@ def test_bad_input_on_a_node(tmp_path: Path) -> None:
     code, _, err = run([*base, "analyze", "communities", "--org", org, *bad])
     assert code == 2 and "/parameters/resolution" in err
     assert not (tmp_path / "c").exists()
+    code, _, err = run([*base, "analyze", "network", "--org", org, "--resolve-run", "run_nosuch"])
+    assert code == 2 and "/parameters/resolve_run" in err
+    code, _, err = run([*base, "analyze", "money", "--org", org, "--out", str(tmp_path / "m"), "--trace", "x"])
+    assert code == 2 and "/parameters/trace" in err and not (tmp_path / "m").exists()
+    code, _, err = run([*base, "analyze", "money", "--out", str(tmp_path / "m")])
+    assert code == 2 and "either --world" in err
     code, out, err = run([*base, "analyze", "keyplayers", "--org", org, "--k", "2"])
     assert code == 0 and "0 entities, 0 edges" in out, err  # an organisation with no reports

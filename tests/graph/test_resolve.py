@@ -112,6 +112,15 @@ def test_empty_and_single_inputs() -> None:
     assert len(bare.entities) == 2
 
 
+def test_a_small_set_with_nothing_for_training_rules_still_resolves() -> None:
+    # an organisation with a handful of accounts: no two share a folded handle or an e-mail, so Splink's EM
+    # sessions have no pairs; they are skipped, and the untrained comparison is left out of the scores
+    few = [rec(f"r/{i}", T0 + i, h) for i, h in enumerate(["hub1", "abc", "def", "hub2", "ghi", "jkl"])]
+    found = resolve(few)
+    assert sorted(r for e in found.entities for r in e.records) == sorted(r.record_id for r in few)
+    assert len(found.entities) == len(few)
+
+
 def test_bad_decisions_and_duplicate_ids_are_invalid() -> None:
     records = [rec("a/0", T0, "kabo"), rec("b/0", T0, "kabo")]
     with pytest.raises(Invalid, match="not among"):
