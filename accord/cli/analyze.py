@@ -226,20 +226,12 @@ def _sightings(world: Path) -> list[Any]:
 
 
 def _ledger(world: Path, rates: Path | None, skip_unpriced: bool) -> Any:
-    import orjson
-
     from accord.graph.money import build_ledger
+    from accord.graph.ndjson import objects
     from accord.graph.rates import read_rates, shipped
 
     _, _, transfers = _world_files(world)
-    if not transfers.is_file():
-        raise Invalid.at("", f"{transfers}: no such file (simulate the world again to get its transfers)")
-    rows = []
-    for lineno, line in enumerate(transfers.read_bytes().splitlines(), 1):
-        try:
-            rows.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            raise Invalid.at(f"/lines/{lineno}", f"{transfers}:{lineno}: not JSON") from None
+    rows = [row for _, row in objects(transfers, "simulate the world again to get its transfers")]
     return build_ledger(rows, read_rates(rates) if rates else shipped(), skip_unpriced=skip_unpriced)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from accord.errors import Invalid
+from accord.graph.ndjson import objects
 from accord.simulate.identifiers import identifier_key
 
 __all__ = [
@@ -189,7 +190,7 @@ def read_world(directory: Path, limit: int | None = None) -> RecordSet:
     about: dict[str, list[str]] = truth.get("reports", {})
     senders: dict[str, str] = truth.get("submitted_by", {})
     out = RecordSet()
-    for line_no, report in enumerate(_lines(reports_path), 1):
+    for line_no, report in objects(reports_path):
         eid = report.get("external_id")
         if not isinstance(eid, str):
             raise Invalid.at("external_id", f"{reports_path}:{line_no}: a simulated report needs an external_id")
@@ -204,17 +205,3 @@ def read_world(directory: Path, limit: int | None = None) -> RecordSet:
             del out.records[limit:]
             break
     return out
-
-
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open("rb") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise Invalid.at("", f"{path}:{line_no}: not JSON") from None
-            if not isinstance(item, dict):
-                raise Invalid.at("", f"{path}:{line_no}: not a JSON object")
-            yield item

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from accord.errors import Invalid
+from accord.graph.ndjson import objects
 from accord.model.identifier import Identifier
 from accord.model.report import Report
 
@@ -131,19 +131,6 @@ def read_ndjson(path: Path, senders: Mapping[str, str] | None = None) -> Iterato
     """Sightings from a ``reports.ndjson`` file; ``senders`` maps external ids to organisations (a simulated
     world's ``truth.json`` ``submitted_by``). A bad line raises ``Invalid`` naming the file and line."""
     keys = _Keys()
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise Invalid.at("", f"{path}: no such file") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise Invalid.at(f"/lines/{lineno}", f"{path}:{lineno}: not JSON") from None
-            if not isinstance(raw, dict):
-                raise Invalid.at(f"/lines/{lineno}", f"{path}:{lineno}: expected a JSON object")
-            org = senders.get(str(raw.get("external_id"))) if senders else None
-            yield from_dict(raw, f"{path.name}:{lineno}", org, keys)
+    for lineno, raw in objects(path):
+        org = senders.get(str(raw.get("external_id"))) if senders else None
+        yield from_dict(raw, f"{path.name}:{lineno}", org, keys)
