@@ -34,6 +34,10 @@ class Settings:
     federation_skew_s: int = 300
     # seconds a peer is given to answer an envelope
     federation_timeout_s: float = 30.0
+    # sync (docs/federation.md, "Sync"): the most feed items one batch envelope carries, and the longest
+    # wait between tries after a peer failed (the wait doubles from 5 s per failure, with jitter)
+    sync_batch: int = 500
+    sync_backoff_max_s: float = 3600.0
     # people's sign-in (docs/sign-in.md): CJIS-style defaults, 5 failures in 15 minutes lock for 10
     signin_max_failures: int = 5
     signin_failure_window_s: int = 900
@@ -71,6 +75,10 @@ class Settings:
             raise ValueError("ACCORD_FEDERATION_SKEW_SECONDS must be at least 1")
         if self.federation_timeout_s <= 0:
             raise ValueError("ACCORD_FEDERATION_TIMEOUT_SECONDS must be more than 0")
+        if not 1 <= self.sync_batch <= 5000:
+            raise ValueError("ACCORD_SYNC_BATCH must be 1 to 5000")
+        if self.sync_backoff_max_s < 5:
+            raise ValueError("ACCORD_SYNC_BACKOFF_MAX_SECONDS must be at least 5")
         if self.signin_rate_limit < 1 or self.signin_rate_window_s < 1:
             raise ValueError("ACCORD_SIGNIN_RATE_LIMIT and ACCORD_SIGNIN_RATE_WINDOW_SECONDS must be at least 1")
         if self.unseal_approvals < 1:
@@ -105,6 +113,8 @@ class Settings:
             identity_dir=Path(env.get("ACCORD_IDENTITY_DIR", "")),
             federation_skew_s=int(env.get("ACCORD_FEDERATION_SKEW_SECONDS", 300)),
             federation_timeout_s=float(env.get("ACCORD_FEDERATION_TIMEOUT_SECONDS", 30.0)),
+            sync_batch=int(env.get("ACCORD_SYNC_BATCH", 500)),
+            sync_backoff_max_s=float(env.get("ACCORD_SYNC_BACKOFF_MAX_SECONDS", 3600.0)),
             signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),
             signin_failure_window_s=int(env.get("ACCORD_SIGNIN_FAILURE_WINDOW_SECONDS", 900)),
             signin_lockout_s=int(env.get("ACCORD_SIGNIN_LOCKOUT_SECONDS", 600)),

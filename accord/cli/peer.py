@@ -7,6 +7,8 @@ or as the JSON text.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import federation, peers
+from accord.services import banks, federation, peers, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -89,6 +91,51 @@ def peer_remove(ctx: typer.Context, node_id: NodeArg) -> None:
         _table([peers.remove_peer(node, None, node_id)])
 
 
+@peer_app.command("sync")
+def peer_sync(
+    ctx: typer.Context,
+    peer: Annotated[str | None, typer.Option("--peer", help="pull this peer only (node id)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="one round, then exit (default: keep pulling)")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="seconds between rounds", min=1)] = 60.0,
+    force: Annotated[bool, typer.Option("--force", help="pull a peer in backoff too")] = False,
+) -> None:
+    """Pull every agreement's feed from each peer party to it, from the stored cursors; a peer that fails
+    is tried again after a backoff. Exit status 3 if a pull of the last round failed."""
+    with command_node(ctx) as node, reporting():
+        while True:
+            done = asyncio.run(sync.sync(node, peer=peer, force=force))
+            for r in done:
+                if r.backing_off:
+                    out.print(f"{r.peer} {r.agreement_id}: backing off until {r.retry_at:%Y-%m-%dT%H:%M:%SZ}")
+                elif r.error:
+                    out.print(f"{r.peer} {r.agreement_id}: failed ({r.error}); next try {r.retry_at:%H:%M:%SZ}")
+                else:
+                    out.print(
+                        f"{r.peer} {r.agreement_id}: {r.batches} batches, {r.applied} applied, "
+                        f"{r.skipped} already here, cursor {r.position}"
+                    )
+            if once:
+                break
+            time.sleep(interval)
+    if any(r.error for r in done):
+        raise typer.Exit(3)
+
+
+@peer_app.command("share")
+def peer_share(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="the organisation whose bank it is")],
+    bank: Annotated[str, typer.Option("--bank", help="the bank (name or id)")],
+    agreement: Annotated[str, typer.Option("--agreement", help="the signed agreement whose feed it joins")],
+    category: Annotated[str, typer.Option("--category", help="the data category it is shared as")],
+) -> None:
+    """Share a bank into an agreement's sync feed: its entries now and every later change, retractions too."""
+    with command_node(ctx) as node, reporting():
+        bank_id = banks.resolve_local(node, org, bank)
+        sync.share_bank(node, None, org, bank_id, agreement, category)
+    out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
+
+
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]
 
 
@@ -106,10 +153,21 @@ def agreement_sign(
 
 
 @agreement_app.command("add")
-def agreement_add(ctx: typer.Context, file: FileArg) -> None:
+def agreement_add(
+    ctx: typer.Context,
+    file: FileArg,
+    upstream: Annotated[
+        bool,
+        typer.Option(
+            "--upstream",
+            help="an agreement between other nodes, held so that what a peer received under it and shares on "
+            "can be checked here (its onward-sharing clause)",
+        ),
+    ] = False,
+) -> None:
     """Store an agreement signed by every party; envelopes under it are accepted from now on."""
     with command_node(ctx) as node, reporting(str(file)):
-        agreement = peers.store_agreement(node, None, file.read_bytes())
+        agreement = peers.store_agreement(node, None, file.read_bytes(), upstream=upstream)
     out.print(f"agreement {agreement.id} stored: parties {', '.join(agreement.parties)}")
 
 

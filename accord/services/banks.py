@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -30,6 +31,7 @@ from accord.store import banks as store
 from accord.store import orgs as org_store
 from accord.store import retention as retention_store
 from accord.store import reviews as review_store
+from accord.store import sync as sync_store
 from accord.store import verdicts as verdict_store
 
 __all__ = [
@@ -37,10 +39,13 @@ __all__ = [
     "Export",
     "add_entries",
     "add_entries_local",
+    "add_in",
     "create",
+    "create_in",
     "create_local",
     "export",
     "export_local",
+    "feed_items",
     "flags",
     "flags_local",
     "get",
@@ -50,6 +55,7 @@ __all__ = [
     "list_entries",
     "remove_entry",
     "remove_entry_local",
+    "remove_in",
     "resolve_local",
     "retract_entry",
     "retract_entry_local",
@@ -117,26 +123,33 @@ def _checked(node: Node, conn: Connection, org_id: str, body: BankIn) -> dict[st
 
 def _create(node: Node, org_id: str, actor: Actor | None, body: BankIn, request_id: str | None) -> Bank:
     with node.db.write() as conn:
-        row = _checked(node, conn, org_id, body)
-        bank_id = node.ids("bnk")
-        now = node.clock.now()
-        store.insert_bank(conn, bank_id, org_id, {**row, "created_by": actor.id if actor else None}, now)
-        bank = store.get(conn, org_id, bank_id, now)
-        _audit(
-            node,
-            conn,
-            actor,
-            org_id,
-            "bank.create",
-            bank_id,
-            request_id,
-            {
-                "type": bank.type,
-                "threshold": bank.threshold,
-                "marking": bank.marking,
-                "agreement_id": bank.agreement_id,
-            },
-        )
+        return create_in(node, conn, org_id, actor, body, request_id)
+
+
+def create_in(
+    node: Node, conn: Connection, org_id: str, actor: Actor | None, body: BankIn, request_id: str | None
+) -> Bank:
+    """Create a bank in the caller's transaction (sync creates mirror banks with the batch that fills them)."""
+    row = _checked(node, conn, org_id, body)
+    bank_id = node.ids("bnk")
+    now = node.clock.now()
+    store.insert_bank(conn, bank_id, org_id, {**row, "created_by": actor.id if actor else None}, now)
+    bank = store.get(conn, org_id, bank_id, now)
+    _audit(
+        node,
+        conn,
+        actor,
+        org_id,
+        "bank.create",
+        bank_id,
+        request_id,
+        {
+            "type": bank.type,
+            "threshold": bank.threshold,
+            "marking": bank.marking,
+            "agreement_id": bank.agreement_id,
+        },
+    )
     return bank
 
 
@@ -201,46 +214,59 @@ def _add(
     node: Node, org_id: str, actor: Actor | None, bank_id: str, body: EntriesIn, request_id: str | None
 ) -> EntriesAdded:
     with node.db.write() as conn:
-        now = node.clock.now()
-        bank = store.get_owned(conn, org_id, bank_id, now)
-        kind = plugins.signal_type(bank.type)
-        video = kind.matching is Matching.frames
-        values: dict[str, str | None] = {}
-        frames: dict[str, list[VpdqFrame]] = {}  # a vPDQ entry's frames, under its value (the digest)
-        for i, e in enumerate(body.entries):
-            if len(e.value) > kind.max_length:
-                raise Invalid.at(f"/entries/{i}/value", f"at most {kind.max_length:,} characters for {bank.type}")
-            try:
-                canonical = kind.validate(e.value)
-            except Invalid as exc:
-                raise Invalid.at(f"/entries/{i}/value", next(iter(exc.errors.values()), exc.detail)) from None
-            if video:
-                frames[vpdq_type.digest(canonical)] = parse_frames(canonical)
-                canonical = vpdq_type.digest(canonical)
-            values.setdefault(canonical, e.source)
-        present = store.existing_values(conn, bank.id, list(values))
-        fresh = [(v, s) for v, s in values.items() if v not in present]
-        added: list[Entry] = []
-        if fresh:
-            version = store.bump_version(conn, bank.id, now)
-            rows = [
-                {"value": v, "source": s, "added_by": actor.id if actor else None, "added_at": now} for v, s in fresh
-            ]
-            added = store.insert_entries(conn, bank, rows, version)
-            if video:
-                store.insert_frames(conn, {e.id: frames[e.value] for e in added})
-                added = [e.model_copy(update={"frames": len(frames[e.value])}) for e in added]
-            _audit(
-                node,
-                conn,
-                actor,
-                org_id,
-                "bank.entries.add",
-                bank.id,
-                request_id,
-                {"added": len(added), "already_present": len(body.entries) - len(added), "version": version},
-            )
-        bank = store.get(conn, org_id, bank.id, now)
+        return add_in(node, conn, org_id, actor, bank_id, body, request_id)
+
+
+def add_in(
+    node: Node,
+    conn: Connection,
+    org_id: str,
+    actor: Actor | None,
+    bank_id: str,
+    body: EntriesIn,
+    request_id: str | None,
+) -> EntriesAdded:
+    """Add entries in the caller's transaction (``add_entries``); what is added enters the feeds the bank
+    is shared into, in the same transaction."""
+    now = node.clock.now()
+    bank = store.get_owned(conn, org_id, bank_id, now)
+    kind = plugins.signal_type(bank.type)
+    video = kind.matching is Matching.frames
+    values: dict[str, str | None] = {}
+    frames: dict[str, list[VpdqFrame]] = {}  # a vPDQ entry's frames, under its value (the digest)
+    for i, e in enumerate(body.entries):
+        if len(e.value) > kind.max_length:
+            raise Invalid.at(f"/entries/{i}/value", f"at most {kind.max_length:,} characters for {bank.type}")
+        try:
+            canonical = kind.validate(e.value)
+        except Invalid as exc:
+            raise Invalid.at(f"/entries/{i}/value", next(iter(exc.errors.values()), exc.detail)) from None
+        if video:
+            frames[vpdq_type.digest(canonical)] = parse_frames(canonical)
+            canonical = vpdq_type.digest(canonical)
+        values.setdefault(canonical, e.source)
+    present = store.existing_values(conn, bank.id, list(values))
+    fresh = [(v, s) for v, s in values.items() if v not in present]
+    added: list[Entry] = []
+    if fresh:
+        version = store.bump_version(conn, bank.id, now)
+        rows = [{"value": v, "source": s, "added_by": actor.id if actor else None, "added_at": now} for v, s in fresh]
+        added = store.insert_entries(conn, bank, rows, version)
+        if video:
+            store.insert_frames(conn, {e.id: frames[e.value] for e in added})
+            added = [e.model_copy(update={"frames": len(frames[e.value])}) for e in added]
+        _to_feeds(conn, bank, "add", added, version, now)
+        _audit(
+            node,
+            conn,
+            actor,
+            org_id,
+            "bank.entries.add",
+            bank.id,
+            request_id,
+            {"added": len(added), "already_present": len(body.entries) - len(added), "version": version},
+        )
+    bank = store.get(conn, org_id, bank.id, now)
     return EntriesAdded(bank=bank, added=added, already_present=len(body.entries) - len(added))
 
 
@@ -265,21 +291,68 @@ def _remove(
     reason: str | None,
     request_id: str | None,
 ) -> Entry:
-    action = "bank.entry.retract" if reason is not None else "bank.entry.remove"
     with node.db.write() as conn:
-        now = node.clock.now()
-        bank = store.get_owned(conn, org_id, bank_id, now)
-        current = store.entry(conn, bank.id, entry_id)
-        if current.removed_in_version is not None and (reason is None or current.retracted):
-            return current  # removed (or retracted) already: nothing changes, the version stays
-        version = store.bump_version(conn, bank.id, now)
-        done = store.remove_entry(conn, bank.id, entry_id, version, now, reason=reason)
-        detail: dict[str, object] = {"entry_id": entry_id, "version": version}
-        if reason is not None:
-            # counts only: the owner learns how much the retraction reached, never whose reports
-            detail |= _review_matches(node, conn, bank.id, entry_id, request_id)
-        _audit(node, conn, actor, org_id, action, bank.id, request_id, detail)
+        return remove_in(node, conn, org_id, actor, bank_id, entry_id, reason, request_id)
+
+
+def remove_in(
+    node: Node,
+    conn: Connection,
+    org_id: str,
+    actor: Actor | None,
+    bank_id: str,
+    entry_id: int,
+    reason: str | None,
+    request_id: str | None,
+) -> Entry:
+    """Remove (``reason`` None) or retract an entry in the caller's transaction; the change enters the
+    feeds the bank is shared into, so a retraction reaches every node that pulled the entry."""
+    action = "bank.entry.retract" if reason is not None else "bank.entry.remove"
+    now = node.clock.now()
+    bank = store.get_owned(conn, org_id, bank_id, now)
+    current = store.entry(conn, bank.id, entry_id)
+    if current.removed_in_version is not None and (reason is None or current.retracted):
+        return current  # removed (or retracted) already: nothing changes, the version stays
+    version = store.bump_version(conn, bank.id, now)
+    done = store.remove_entry(conn, bank.id, entry_id, version, now, reason=reason)
+    _to_feeds(conn, bank, "retract" if reason is not None else "remove", [done], version, now)
+    detail: dict[str, object] = {"entry_id": entry_id, "version": version}
+    if reason is not None:
+        # counts only: the owner learns how much the retraction reached, never whose reports
+        detail |= _review_matches(node, conn, bank.id, entry_id, request_id)
+    _audit(node, conn, actor, org_id, action, bank.id, request_id, detail)
     return done
+
+
+def feed_items(
+    share: sync_store.Share, bank: Bank, op: str, entries: list[Entry], version: int
+) -> list[sync_store.NewFeedItem]:
+    """The feed items of a change to a bank shared into an agreement's feed: one per entry, named
+    ``<bank id>/<entry id>`` with the bank version that made the change (what a puller's idempotency keys on)."""
+    head = {"id": bank.id, "name": bank.name, "type": bank.type, "threshold": bank.threshold, "marking": bank.marking}
+    return [
+        sync_store.NewFeedItem(
+            share.agreement_id,
+            "bank.entry",
+            f"{bank.id}/{e.id}",
+            version,
+            bank.marking,
+            share.category,
+            share.received_under,
+            {
+                "op": op,
+                "bank": head,
+                "entry": {"id": e.id, "value": e.value},
+                "reason": e.retracted_reason if op == "retract" else None,
+            },
+        )
+        for e in entries
+    ]
+
+
+def _to_feeds(conn: Connection, bank: Bank, op: str, entries: list[Entry], version: int, at: datetime) -> None:
+    for share in sync_store.shares_of(conn, bank.id):
+        sync_store.append_feed(conn, feed_items(share, bank, op, entries, version), at)
 
 
 def _review_matches(

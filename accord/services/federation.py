@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import Connection
 
 from accord.custody.entry import CustodyAction, CustodyEntry
 from accord.errors import NotFound, Unavailable
 from accord.exchange.agreement import ObjectMeta, check_outgoing
-from accord.exchange.envelope import Refused, digest, open_envelope, seal
+from accord.exchange.envelope import Opened, Refused, digest, open_envelope, seal
 from accord.exchange.receipt import Receipt, receipt, verify_receipt
 from accord.ids import ActorId, OrgId
 from accord.model.agreement import Agreement
@@ -41,7 +42,20 @@ from accord.store import orgs as org_store
 from accord.store import peers as peer_store
 from accord.store.federation import DbNonceStore, EnvelopeRow
 
-__all__ = ["INBOX_PATH", "Delivery", "Inbound", "deliver", "identity_document", "receive", "seal_for", "share"]
+__all__ = [
+    "INBOX_PATH",
+    "Delivery",
+    "Inbound",
+    "audit_refused",
+    "deliver",
+    "entry",
+    "identity_document",
+    "open_in",
+    "receive",
+    "seal_for",
+    "share",
+    "store_accepted",
+]
 
 INBOX_PATH = "/v1/federation/envelopes"
 
@@ -70,85 +84,108 @@ class Inbound:
 def receive(node: Node, raw: bytes, request_id: str | None = None) -> Inbound:
     """Open an envelope from a peer; store it verbatim with its receipt in custody, or refuse it (module doc)."""
     me, now = node.me, node.clock.now()
-    skew = _skew(node)
     try:
         with node.db.write() as conn:
-            peers = peer_store.trusted_documents(conn)
-            agreements = {s.agreement.id: s.agreement for s in fed_store.list_signed_agreements(conn)}
-            nonces = DbNonceStore(conn, horizon=max(skew * 2, timedelta(seconds=600)))
-            opened = open_envelope(
-                raw, me=me.node_id, peers=peers, agreements=agreements, nonces=nonces, now=now, skew=skew
-            )
-            org = agreements[opened.agreement_id].party_of(me.node_id)
-            assert org is not None  # check_incoming refused otherwise (parties)
-            answer = receipt(me, opened, raw=raw, now=now)
-            env_id = node.ids("env")
-            fed_store.insert_envelope(
-                conn,
-                EnvelopeRow(
-                    env_id,
-                    org,
-                    "in",
-                    opened.sender,
-                    opened.agreement_id,
-                    opened.digest,
-                    raw,
-                    answer,
-                    "accepted",
-                    None,
-                    None,
-                    now,
-                ),
-            )
-            detail = {"peer": opened.sender, "agreement": opened.agreement_id}
-            custody.record(
-                node,
-                conn,
-                [
-                    _entry(CustodyAction.SHARED_IN, opened.sender, org, now, "envelope", env_id, raw, detail),
-                    _entry(CustodyAction.RECEIPT, me.node_id, org, now, "receipt", env_id, answer, detail),
-                ],
-            )
-            event = draft(
-                node,
-                None,
-                "federation.receive",
-                "envelope",
-                env_id,
-                request_id=request_id,
-                org_id=org,
-                detail={**detail, "envelope": opened.digest, "category": opened.category, "marking": opened.marking},
-            )
-            audit_store.append(conn, [event])
+            opened, agreements = open_in(node, conn, raw)
+            env_id, answer = store_accepted(node, conn, opened, agreements[opened.agreement_id], request_id)
         return Inbound(answer, None, env_id)
     except Refused as refused:
         answer = receipt(me, refused, raw=raw, now=now)
-        with node.db.read() as conn:
-            operator = org_store.operator_org_id(conn)
-        audit_record(
-            node,
-            draft(
-                node,
-                None,
-                "federation.receive",
-                "envelope",
-                None,
-                request_id=request_id,
-                outcome="refused",
-                org_id=operator,
-                detail={
-                    "reason": refused.reason,
-                    "clause": refused.clause,
-                    "sender": refused.sender,
-                    "envelope": digest(raw),
-                    "detail": refused.detail[:300],
-                },
-            ),
-        )
+        audit_refused(node, raw, refused, request_id)
         return Inbound(answer, refused, None)
 
 
-def _entry(
+def open_in(node: Node, conn: Connection, raw: bytes) -> tuple[Opened, dict[str, Agreement]]:
+    """``open_envelope`` with the trusted peers' keys, the stored agreements and the database nonce store,
+    in the caller's write transaction (the inbox, the sync feed and the sync puller all open this way)."""
+    skew = _skew(node)
+    peers = peer_store.trusted_documents(conn)
+    agreements = {s.agreement.id: s.agreement for s in fed_store.list_signed_agreements(conn)}
+    nonces = DbNonceStore(conn, horizon=max(skew * 2, timedelta(seconds=600)))
+    opened = open_envelope(
+        raw, me=node.me.node_id, peers=peers, agreements=agreements, nonces=nonces, now=node.clock.now(), skew=skew
+    )
+    return opened, agreements
+
+
+def store_accepted(
+    node: Node, conn: Connection, opened: Opened, agreement: Agreement, request_id: str | None
+) -> tuple[str, bytes]:
+    """An accepted envelope kept verbatim with the receipt this node signs for it, their custody leaves
+    (``shared_in``, ``receipt``) and the ``federation.receive`` event, in the caller's transaction."""
+    me, now, raw = node.me, node.clock.now(), opened.raw
+    org = agreement.party_of(me.node_id)
+    assert org is not None  # check_incoming refused otherwise (parties)
+    answer = receipt(me, opened, raw=raw, now=now)
+    env_id = node.ids("env")
+    fed_store.insert_envelope(
+        conn,
+        EnvelopeRow(
+            env_id,
+            org,
+            "in",
+            opened.sender,
+            opened.agreement_id,
+            opened.digest,
+            raw,
+            answer,
+            "accepted",
+            None,
+            None,
+            now,
+        ),
+    )
+    detail = {"peer": opened.sender, "agreement": opened.agreement_id}
+    custody.record(
+        node,
+        conn,
+        [
+            entry(CustodyAction.SHARED_IN, opened.sender, org, now, "envelope", env_id, raw, detail),
+            entry(CustodyAction.RECEIPT, me.node_id, org, now, "receipt", env_id, answer, detail),
+        ],
+    )
+    event = draft(
+        node,
+        None,
+        "federation.receive",
+        "envelope",
+        env_id,
+        request_id=request_id,
+        org_id=org,
+        detail={**detail, "envelope": opened.digest, "category": opened.category, "marking": opened.marking},
+    )
+    audit_store.append(conn, [event])
+    return env_id, answer
+
+
+def audit_refused(node: Node, raw: bytes, refused: Refused, request_id: str | None) -> None:
+    """A refused envelope's ``federation.receive`` event, the node's own (operator organisation's): a refused
+    envelope may not say truthfully whom it is for."""
+    with node.db.read() as conn:
+        operator = org_store.operator_org_id(conn)
+    audit_record(
+        node,
+        draft(
+            node,
+            None,
+            "federation.receive",
+            "envelope",
+            None,
+            request_id=request_id,
+            outcome="refused",
+            org_id=operator,
+            detail={
+                "reason": refused.reason,
+                "clause": refused.clause,
+                "sender": refused.sender,
+                "envelope": digest(raw),
+                "detail": refused.detail[:300],
+            },
+        ),
+    )
+
+
+def entry(
     action: CustodyAction,
     actor_id: str,
     org_id: str,
@@ -270,7 +307,7 @@ async def deliver(
             EnvelopeRow(env_id, actor.org_id, "out", peer, agreement_id, digest(raw), raw, None, None, None, None, now),
         )
         custody.record(
-            node, conn, [_entry(CustodyAction.SHARED_OUT, actor.id, actor.org_id, now, "envelope", env_id, raw, detail)]
+            node, conn, [entry(CustodyAction.SHARED_OUT, actor.id, actor.org_id, now, "envelope", env_id, raw, detail)]
         )
         audit_store.append(
             conn,
@@ -303,7 +340,7 @@ async def deliver(
             node,
             conn,
             [
-                _entry(
+                entry(
                     CustodyAction.RECEIPT,
                     actor.id,
                     actor.org_id,

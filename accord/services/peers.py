@@ -138,8 +138,13 @@ def countersign(node: Node, raw: bytes) -> bytes:
         raise Invalid.at("/agreement/nodes", str(e)) from None
 
 
-def store_agreement(node: Node, actor: Actor | None, raw: bytes, request_id: str | None = None) -> Agreement:
-    """Keep a signed agreement that every party has signed; envelopes under it open from now on."""
+def store_agreement(
+    node: Node, actor: Actor | None, raw: bytes, request_id: str | None = None, *, upstream: bool = False
+) -> Agreement:
+    """Keep a signed agreement that every party has signed; envelopes under it open from now on.
+
+    ``upstream``: an agreement this node is no party to, held only so that objects a peer received under
+    it and shares on can be checked here (its onward-sharing clause); nothing is ever sent under it."""
     _authorize(node, actor, request_id)
     signed = _parse(raw)
     try:
@@ -147,10 +152,13 @@ def store_agreement(node: Node, actor: Actor | None, raw: bytes, request_id: str
     except ValueError as e:
         raise Invalid.at("/signatures", str(e)) from None
     own = agreement.party_of(node.me.node_id)
-    if own is None:
+    if own is None and upstream:
+        with node.db.read() as conn:
+            own = org_store.operator_org_id(conn)
+    elif own is None:
         raise Invalid.at("/agreement/nodes", f"this node ({node.me.node_id}) speaks for no party to it")
     with node.db.write() as conn:
-        if not org_store.org_exists(conn, own):
+        if own is None or not (upstream or org_store.org_exists(conn, own)):
             raise Invalid.at("/agreement/nodes", f"this node speaks for {own}, which is no organisation here")
         fed_store.insert_signed_agreement(conn, signed, node.clock.now())
         event = draft(

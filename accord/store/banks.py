@@ -29,6 +29,7 @@ __all__ = [
     "MatchRow",
     "active_entries",
     "active_frames",
+    "active_ids",
     "agreement_max_marking",
     "bump_version",
     "changes_since",
@@ -276,6 +277,17 @@ def existing_values(conn: Connection, bank_id: str, values: Sequence[str]) -> se
         chunk = list(values[start : start + _CHUNK])
         q = select(e.value).where(e.bank_id == bank_id, e.removed_in_version.is_(None), e.value.in_(chunk))
         out.update(conn.execute(q).scalars())
+    return out
+
+
+def active_ids(conn: Connection, bank_id: str, values: Sequence[str]) -> dict[str, int]:
+    """{value: entry id} of the bank's active entries holding these values."""
+    e = bank_entries.c
+    out: dict[str, int] = {}
+    for start in range(0, len(values), _CHUNK):
+        chunk = list(values[start : start + _CHUNK])
+        q = select(e.value, e.id).where(e.bank_id == bank_id, e.removed_in_version.is_(None), e.value.in_(chunk))
+        out.update({r.value: r.id for r in conn.execute(q)})
     return out
 
 

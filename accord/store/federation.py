@@ -32,6 +32,7 @@ __all__ = [
     "insert_envelope",
     "insert_signed_agreement",
     "list_signed_agreements",
+    "sent_to",
     "set_receipt",
 ]
 
@@ -158,6 +159,16 @@ def get_envelope(conn: Connection, org_id: str, envelope_id: str) -> EnvelopeRow
     row = conn.execute(select(t).where(t.c.id == envelope_id, t.c.org_id == org_id)).first()
     if row is None:
         raise NotFound(f"no envelope {envelope_id}")
+    return _row(row)
+
+
+def sent_to(conn: Connection, peer: str, envelope_digest: str) -> EnvelopeRow:
+    """The envelope this node sent to ``peer`` whose raw bytes have this digest (a receipt names it so)."""
+    t = federation_envelopes
+    q = select(t).where(t.c.digest == envelope_digest, t.c.peer == peer, t.c.direction == "out").order_by(t.c.at)
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no envelope {envelope_digest} sent to {peer}")
     return _row(row)
 
 

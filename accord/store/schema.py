@@ -849,3 +849,69 @@ federation_envelopes = Table(
     Index(None, "digest"),
 )
 __all__ += ["federation_envelopes", "federation_nonces", "peers", "signed_agreements"]
+
+# Sync (docs/federation.md, "Sync"). A bank shared into an agreement's feed, with the data category it is
+# shared as; ``received_under`` is the upstream agreement of a mirror bank shared on (onward sharing).
+sync_shares = Table(
+    "sync_shares",
+    metadata,
+    Column("bank_id", ID, ForeignKey("banks.id"), primary_key=True),
+    Column("agreement_id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("received_under", ID),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# The feed: per agreement, the ordered sequence of shareable events a peer pulls from a cursor (``seq``).
+# Appended in the transaction that makes the change; never rewritten, so a cursor stays meaningful.
+sync_feed = Table(
+    "sync_feed",
+    metadata,
+    Column("seq", SERIAL, primary_key=True, autoincrement=True),
+    Column("agreement_id", ID, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("object_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("received_under", ID),
+    Column("body", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "agreement_id", "seq"),
+)
+
+# The puller's position in each (peer, agreement) feed, with its backoff state after failures.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("peer", String(128), primary_key=True),
+    Column("agreement_id", ID, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", String(300)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A received bank's local mirror (owned by the receiving organisation), by the peer and its bank id.
+sync_mirrors = Table(
+    "sync_mirrors",
+    metadata,
+    Column("peer", String(128), primary_key=True),
+    Column("origin_bank", String(200), primary_key=True),
+    Column("agreement_id", ID, nullable=False),
+    Column("bank_id", ID, ForeignKey("banks.id"), nullable=False, unique=True),
+)
+
+# Every object applied from a peer, by its id there, with the version last applied: what makes applying a
+# batch twice change nothing (an item whose version is not newer is skipped).
+sync_objects = Table(
+    "sync_objects",
+    metadata,
+    Column("peer", String(128), primary_key=True),
+    Column("object_id", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("local_id", String(200), nullable=False),
+)
+__all__ += ["sync_cursors", "sync_feed", "sync_mirrors", "sync_objects", "sync_shares"]

@@ -137,6 +137,9 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     # credential), so the sweep posts an envelope no peer signed, which every caller gets refused
     ("GET", "/v1/federation/identity"): None,
     ("POST", "/v1/federation/envelopes"): None,
+    # sync: the pull request is a signed envelope (its signature is the credential) and so is a receipt
+    ("POST", "/v1/federation/feed"): None,
+    ("POST", "/v1/federation/receipts"): None,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -728,13 +731,21 @@ class Sweep:
                 yield Call({}, "foreign", json={"hashes": [CANARY_PDQ], "banks": [self.a.banks[0], bid]})
             yield Call({}, "missing", json={"hashes": [CANARY_PDQ], "banks": [self.missing("bnk")]})
             return
-        if key == ("POST", "/v1/federation/envelopes"):  # no peer signed it: refused (unknown-key) for anyone
-            envelope = {
+        if key in (("POST", "/v1/federation/envelopes"), ("POST", "/v1/federation/feed")):
+            envelope = {  # no peer signed it: refused (unknown-key) for anyone
                 "payload": "e30=",
                 "payloadType": "application/vnd.accord.envelope.v1+json",
                 "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
             }
             yield Call({}, "none", content=orjson.dumps(envelope), expect={"key": 403, "session": 403})
+            return
+        if key == ("POST", "/v1/federation/receipts"):  # no peer signed it: 422 for anyone, nothing kept
+            receipt = {
+                "payload": "e30=",
+                "payloadType": "application/vnd.accord.receipt.v1+json",
+                "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
+            }
+            yield Call({}, "none", content=orjson.dumps(receipt), expect={"key": 422, "session": 422})
             return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]

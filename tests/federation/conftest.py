@@ -123,3 +123,105 @@ def pair(tmp_path: Path, backend: str, clock: FixedClock) -> Iterator[Pair]:
                 for s in schemas:
                     conn.execute(sa.text(f'DROP SCHEMA "{s}" CASCADE'))
             engine.dispose()
+
+
+class Router(httpx.AsyncBaseTransport):
+    """One node's way to its peers: each peer's app by its URL's host, over httpx's ASGI transport. A host
+    mapped to None is down (the connection fails, as a stopped node's would)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, httpx.AsyncBaseTransport | None] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        target = self.routes.get(request.url.host)
+        if target is None:
+            raise httpx.ConnectError(f"{request.url.host} is down", request=request)
+        return await target.handle_async_request(request)
+
+
+@dataclass
+class Chain:
+    """Three nodes: a platform (NL), a hotline (DE), a police agency (BE). Agreements platform<->hotline
+    ``ph`` (onward sharing allowed) and ``ph_closed`` (not allowed), and hotline<->police ``hc``. The police
+    node holds ``ph`` as an upstream agreement so it can check objects the hotline shares on."""
+
+    p: Node
+    h: Node
+    c: Node
+    p_org: str
+    h_org: str
+    c_org: str
+    ph: Agreement
+    ph_closed: Agreement
+    hc: Agreement
+    routers: dict[str, Router]
+    clock: FixedClock
+
+
+P_URL, H_URL, C_URL = "http://platform.test", "http://hotline.test", "http://police.test"
+
+
+@pytest.fixture
+def chain(tmp_path: Path, backend: str, clock: FixedClock) -> Iterator[Chain]:
+    schemas: list[str] = []
+    nodes = [_open(tmp_path, backend, clock, schemas, name) for name in ("p", "h", "c")]
+    p, h, c = nodes
+    try:
+        orgs = []
+        for n, (name, kind, country) in zip(
+            nodes,
+            [
+                ("Platform", OrgKind.platform, "NL"),
+                ("Hotline", OrgKind.hotline, "DE"),
+                ("Police", OrgKind.law_enforcement, "BE"),
+            ],
+            strict=True,
+        ):
+            admin.bootstrap(n, OrganisationIn(name=f"Operator of {name}", kind=OrgKind.hotline, jurisdiction=country))
+            orgs.append(World(n, "").org(name, [Role.analyst], kind=kind, jurisdiction=country)[0])
+        p_org, h_org, c_org = orgs
+
+        def know(who: Node, url: str, other: Node, org: str, *, trust: bool = True) -> None:
+            added = peers.add_peer(who, None, url, other.me.document.to_json(), [org])
+            if trust:
+                peers.trust_peer(who, None, added.node_id)
+
+        know(p, H_URL, h, h_org)
+        know(h, P_URL, p, p_org)
+        know(h, C_URL, c, c_org)
+        know(c, H_URL, h, h_org)
+        know(c, P_URL, p, p_org, trust=False)  # only to verify the upstream agreement's signatures
+        ph = agreement_between({p_org: p.me.node_id, h_org: h.me.node_id}, clock, "agr_01SYNCPH00000000000000000")
+        ph = ph.model_copy(update={"onward_sharing": True})
+        ph_closed = agreement_between(
+            {p_org: p.me.node_id, h_org: h.me.node_id}, clock, "agr_01SYNCPHCLOSED00000000000"
+        )
+        hc = agreement_between({h_org: h.me.node_id, c_org: c.me.node_id}, clock, "agr_01SYNCHC00000000000000000")
+        for a, holders in ((ph, (p, h)), (ph_closed, (p, h)), (hc, (h, c))):
+            signed = SignedAgreement(a).sign(holders[0].me).sign(holders[1].me).to_json()
+            for n in holders:
+                peers.store_agreement(n, None, signed)
+        signed_ph = SignedAgreement(ph).sign(p.me).sign(h.me).to_json()
+        peers.store_agreement(c, None, signed_ph, upstream=True)
+        apps = {
+            "platform.test": httpx.ASGITransport(app=create_app(p, run_jobs=False), client=("192.0.2.1", 443)),
+            "hotline.test": httpx.ASGITransport(app=create_app(h, run_jobs=False), client=("192.0.2.2", 443)),
+            "police.test": httpx.ASGITransport(app=create_app(c, run_jobs=False), client=("192.0.2.3", 443)),
+        }
+        routers = {}
+        for n, name in ((p, "p"), (h, "h"), (c, "c")):
+            router = Router()
+            router.routes.update(apps)
+            n.peer_transport = router
+            routers[name] = router
+        clock.advance(timedelta(hours=1))
+        yield Chain(p, h, c, p_org, h_org, c_org, ph, ph_closed, hc, routers, clock)
+    finally:
+        for n in nodes:
+            n.close()
+        if schemas:
+            engine = sa.create_engine(PG_URL)
+            with engine.begin() as conn:
+                for s in schemas:
+                    conn.execute(sa.text(f'DROP SCHEMA "{s}" CASCADE'))
+            engine.dispose()

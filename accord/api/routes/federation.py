@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accord.api.deps import NodeDep, RequestId
 from accord.api.problems import problem
-from accord.services import federation
+from accord.services import federation, sync
 
 router = APIRouter(tags=["federation"])
 
@@ -42,3 +42,25 @@ async def inbox(request: Request, node: NodeDep, rid: RequestId) -> Response:
     return problem(
         403, r.code, r.title, r.detail, request, reason=r.reason, clause=r.clause, receipt=answer.receipt.decode()
     )
+
+
+@router.post(sync.FEED_PATH, response_class=Response, openapi_extra=_OPENAPI_BODY)
+async def feed(request: Request, node: NodeDep, rid: RequestId) -> Response:
+    """A peer's signed pull request (``sync.pull``, after a cursor): 200 with the next batch of the agreement's
+    feed as a signed envelope, or 403 problem+json naming the reason with the signed refusal receipt."""
+    raw = await request.body()
+    served = await run_in_threadpool(sync.serve_pull, node, raw, rid)
+    if served.batch is not None:
+        return Response(served.batch, media_type="application/json")
+    r, answer = served.refused, served.receipt
+    assert r is not None and answer is not None
+    return problem(403, r.code, r.title, r.detail, request, reason=r.reason, clause=r.clause, receipt=answer.decode())
+
+
+@router.post(sync.RECEIPTS_PATH, status_code=204, response_class=Response, openapi_extra=_OPENAPI_BODY)
+async def receipts(request: Request, node: NodeDep, rid: RequestId) -> Response:
+    """A peer's signed receipt for a batch this node served: 204 once kept (again: 204, nothing changes);
+    422 if it does not verify or names no batch sent to its signer."""
+    raw = await request.body()
+    await run_in_threadpool(sync.accept_receipt, node, raw, rid)
+    return Response(status_code=204)
