@@ -1,4 +1,4 @@
-"""Private set intersection: time, CPU time and bytes on the wire, Accord's ristretto255 PSI next to
+"""Private set intersection: time, CPU time and bytes on the wire, Accord's X25519 PSI next to
 openmined-psi on the same sets.
 
     python bench/psi.py                          # 10k x 10k and 100k x 100k, 3 runs each

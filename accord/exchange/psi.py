@@ -1,9 +1,10 @@
 """Private set intersection: two nodes learn which items they both hold (or only how many), nothing else.
 
-The protocol is Diffie-Hellman PSI (Meadows 1986; Huberman, Franklin and Hogg 1999) over ristretto255,
-semi-honest. Items are the keys that search already compares: ``Identifier.key`` (``email:a@b.example``,
-normalised) and ``Media.keys`` (``sha256:<hex>``). docs/federation.md ("Deconfliction") has the protocol,
-what each side learns, and the messages.
+The protocol is Diffie-Hellman PSI (Meadows 1986; Huberman, Franklin and Hogg 1999) over the prime-order
+subgroup of Curve25519, x-only (X25519), semi-honest. Items are the keys that search already compares:
+``Identifier.key`` (``email:a@b.example``, normalised) and ``Media.keys`` (``sha256:<hex>``).
+docs/federation.md ("Deconfliction") has the protocol, what each side learns, the messages, and why
+X25519 with a ristretto255 hash is sound.
 
     initiator A (items x, secret a)              responder B (items y, secret b)
     Offer:  sort{ a·H(x) }                  -->
@@ -13,12 +14,14 @@ what each side learns, and the messages.
     Finish: a·(b·H(y)) in the reply's order  -->
             (count mode: sorted), 16 bytes               B learns y ∩ x (or the count)
 
-``H`` is SHA-512 of a domain-separated string, mapped to the group (``sodium.from_hashes``). Each session
-draws fresh secrets, and a session object runs once: a second use is refused. Why sorted: a blinded point
-is indistinguishable from random to the peer (DDH), so sorting by it is a uniformly random shuffle that
-costs nothing to check; a message whose points are not strictly ascending is refused, which also refuses
-duplicates. Why 16-byte tags: the doubly blinded values are only compared, never multiplied again, and
-128 bits keep a false match below 2^-80 for a million by a million items while halving those messages.
+``H`` is SHA-512 of a domain-separated string, hashed to ristretto255 and carried over to an X25519
+u-coordinate (``sodium.from_hashes``); ``k·P`` is X25519 of the (clamped) secret and ``u(P)``. Each
+session draws fresh secrets, and a session object runs once: a second use is refused. Why sorted: a
+blinded point is indistinguishable from random to the peer (DDH), so sorting by it is a uniformly random
+shuffle that costs nothing to check; a message whose points are not strictly ascending is refused, which
+also refuses duplicates (u-coordinates must be canonical, so a point has one spelling). Why 16-byte tags:
+the doubly blinded values are only compared, never multiplied again, and 128 bits keep a false match
+below 2^-80 for a million by a million items while halving those messages.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ __all__ = [
     "hash_to_group",
 ]
 
-SUITE = "ristretto255-sha512-v1"
+SUITE = "x25519-sha512-v1"
+"""Changed from ``ristretto255-sha512-v1`` (ristretto255 points and multiplication): the two do not interoperate."""
 CONTEXT = b"accord/psi/v1"
 SETS = ("identifiers", "hashes", "pdq-chunks", "pdq-bits")
 """What a session compares; part of the hash-to-group input, so items of two kinds never meet."""
@@ -68,8 +72,9 @@ def _digests(kind: str, items: Sequence[str]) -> bytes:
 
 
 def hash_to_group(kind: str, items: Sequence[str]) -> bytes:
-    """``H(item)`` for each item, concatenated (32 bytes each): SHA-512 of ``accord/psi/v1 NUL kind NUL
-    item`` mapped to ristretto255. Never sent: only blinded multiples of it leave a node."""
+    """``H(item)`` for each item, concatenated (32-byte u-coordinates): SHA-512 of ``accord/psi/v1 NUL kind
+    NUL item`` hashed to ristretto255, as an X25519 input. Never sent: only blinded multiples of it leave a
+    node."""
     return sodium.from_hashes(_digests(kind, items))
 
 
