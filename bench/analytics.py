@@ -2,6 +2,7 @@
 
     nice -n 10 python bench/analytics.py                     # 20,000 reports, seed 1
     nice -n 10 python bench/analytics.py --reports 100000
+    nice -n 10 python bench/analytics.py --reports 1000000 --skip-quality --resolve   # the 1M world end to end
 
 1. Planted key players (truth.json: each network's ``key_players``, its organiser and facilitators) found in
    the top k of a ranking, k = the number planted: per network (the network's members ranked among
@@ -94,7 +95,7 @@ def quality(reports: Path, truth: dict) -> dict[str, object]:
     return out
 
 
-def end_to_end(reports: Path, n: int) -> dict[str, float]:
+def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, float]:
     from accord.model.analytics import RunIn
     from accord.services import analytics
     from accord.services.node import open_node
@@ -113,12 +114,17 @@ def end_to_end(reports: Path, n: int) -> dict[str, float]:
 
         with node.db.read() as conn:
             org = conn.execute(sa.select(organisations.c.id).where(organisations.c.name == "Bench")).scalar_one()
-        for kind, params in (
-            ("network", {}),
-            ("communities", {"method": "cpm", "resolution": 0.05}),
-            ("keyplayers", {"k": 5}),
+        # With --resolve the graph runs take the resolve run's entities as their nodes (resolve_run latest).
+        on = {"resolve_run": "latest"} if resolve else {}
+        stages: list[tuple[str, dict[str, object]]] = [("resolve", {})] if resolve else []
+        stages += [
+            ("network", {**on}),
+            ("communities", {"method": "cpm", "resolution": 0.05, **on}),
+            ("keyplayers", {"k": 5, **on}),
+            ("money", {}),
             ("timeline", {}),
-        ):
+        ]
+        for kind, params in stages:
             t = time.perf_counter()
             outcome = analytics.run_local(node, org, RunIn(kind=kind, parameters=params))
             times[kind] = round(time.perf_counter() - t, 1)
@@ -134,18 +140,18 @@ def main() -> None:
     ap.add_argument("--reports", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-node", action="store_true", help="only the key-player quality")
+    ap.add_argument("--skip-quality", action="store_true", help="only the node's stages")
+    ap.add_argument("--resolve", action="store_true", help="a resolve run first; graph runs use its entities")
     args = ap.parse_args()
     reports = world(args.reports, args.seed)
     truth = orjson.loads((reports.parent / "truth.json").read_bytes())
-    doc: dict[str, object] = {
-        "reports": args.reports,
-        "seed": args.seed,
-        "python": platform.python_version(),
-        "key_players": quality(reports, truth),
-    }
+    doc: dict[str, object] = {"reports": args.reports, "seed": args.seed, "python": platform.python_version()}
+    if not args.skip_quality:
+        doc["key_players"] = quality(reports, truth)
     if not args.skip_node:
-        doc["end_to_end_seconds"] = end_to_end(reports, args.reports)
-    out = ROOT / "docs" / "bench-analytics.json"
+        doc["end_to_end_seconds"] = end_to_end(reports, args.reports, args.resolve)
+    name = "bench-analytics.json" if args.reports == 20_000 else f"bench-analytics-{args.reports}.json"
+    out = ROOT / "docs" / name
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(doc, indent=2))
 
