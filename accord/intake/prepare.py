@@ -89,6 +89,7 @@ class Prepared:
             media=rin.media,
             sealed=self.sealed_pointers,
             digest=self.digest,
+            transfers=rin.transfers,
         )
 
 

@@ -29,7 +29,8 @@ _MEDIA: TypeAdapter[list[Media]] = TypeAdapter(list[Media])
 _STRINGS: TypeAdapter[list[str]] = TypeAdapter(list[str])
 
 
-TransferRow = tuple[str | None, datetime, str, str, float, str, str | None, str | None, str | None]
+# reference, at, source key, target key, amount, currency, rail, from_country, to_country, as sent (JSON)
+TransferRow = tuple[str | None, datetime, str, str, float, str, str | None, str | None, str | None, str]
 """(reference, at, from key, to key, amount, currency, rail, from country, to country)."""
 
 
@@ -78,7 +79,18 @@ def flatten(p: Prepared) -> FlatReport:
         tuple(sorted(p.identifier_keys)),  # sorted: a set's order differs from process to process
         tuple(dict.fromkeys(k for m in media for k in m.keys)) if media else (),
         tuple(
-            (t.reference, t.at, t.from_.key, t.to.key, t.amount, t.currency, t.rail, t.from_country, t.to_country)
+            (
+                t.reference,
+                t.at,
+                t.from_.key,
+                t.to.key,
+                t.amount,
+                t.currency,
+                t.rail,
+                t.from_country,
+                t.to_country,
+                t.model_dump_json(by_alias=True, exclude_none=True),
+            )
             for t in rin.transfers
         ),
     )

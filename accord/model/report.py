@@ -85,6 +85,7 @@ class Report(Outbound):
     media: list[Media]
     sealed: list[str] = Field(description="JSON pointers of the fields held sealed")
     digest: str = Field(description="SHA-256 of the canonical submission")
+    transfers: list[TransferIn] = Field(default_factory=list, description="the payments it carries, as sent")
 
     @property
     def sealed_count(self) -> int:

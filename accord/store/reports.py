@@ -18,6 +18,7 @@ from accord.intake.record import FlatReport
 from accord.model.media import Media
 from accord.model.organisation import Actor
 from accord.model.report import Location, Report, Subject
+from accord.model.transfer import TransferIn
 from accord.store import observables, retention
 from accord.store import transfers as transfer_store
 from accord.store.bulk import insert_tuples
@@ -182,6 +183,17 @@ def insert_many(conn: Connection, items: Sequence[NewReport], *, defer: bool = F
         transfer_store.insert(conn, carried)
 
 
+def _with_transfers(conn: Connection, org_id: str, found: list[Report]) -> list[Report]:
+    """The reports with the transfers they carry (one query for the lot; most carry none)."""
+    carried = transfer_store.submitted(conn, org_id, [r.id for r in found]) if found else {}
+    return [
+        r.model_copy(update={"transfers": [TransferIn.model_validate_json(t) for t in carried[r.id]]})
+        if r.id in carried
+        else r
+        for r in found
+    ]
+
+
 def get(conn: Connection, actor: Actor, report_id: str) -> Report:
     row = conn.execute(select(*_PUBLIC).where(reports.c.id == report_id, reports.c.org_id == actor.org_id)).first()
     if row is None:
@@ -189,7 +201,7 @@ def get(conn: Connection, actor: Actor, report_id: str) -> Report:
         if purged is not None:
             raise retention.gone(purged, f"report {report_id}")
         raise NotFound(f"no report {report_id}")
-    return _report(row)
+    return _with_transfers(conn, actor.org_id, [_report(row)])[0]
 
 
 def get_many(conn: Connection, actor: Actor, report_ids: Iterable[str]) -> dict[str, Report]:
@@ -197,7 +209,8 @@ def get_many(conn: Connection, actor: Actor, report_ids: Iterable[str]) -> dict[
     out: dict[str, Report] = {}
     for start in range(0, len(ids), 500):
         q = select(*_PUBLIC).where(reports.c.org_id == actor.org_id, reports.c.id.in_(ids[start : start + 500]))
-        out.update((r.id, _report(r)) for r in conn.execute(q))
+        found = _with_transfers(conn, actor.org_id, [_report(r) for r in conn.execute(q)])
+        out.update((r.id, r) for r in found)
     return out
 
 
@@ -252,7 +265,8 @@ def page(conn: Connection, actor: Actor, f: ReportFilter, after: str | None, lim
     if f.urgency:
         # codes are vocabulary-checked, so a quoted substring match on the JSON array is exact
         q = q.where(cast(reports.c.urgency, Text).contains(f'"{f.urgency}"'))
-    return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
+    rows = conn.execute(q.order_by(reports.c.id).limit(limit))
+    return _with_transfers(conn, actor.org_id, [_report(r) for r in rows])
 
 
 def org_page(conn: Connection, org_id: str, after: str | None, upto: str, limit: int) -> list[Report]:
@@ -261,7 +275,7 @@ def org_page(conn: Connection, org_id: str, after: str | None, upto: str, limit:
     q = select(*_PUBLIC).where(reports.c.org_id == org_id, reports.c.id <= upto)
     if after:
         q = q.where(reports.c.id > after)
-    return [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))]
+    return _with_transfers(conn, org_id, [_report(r) for r in conn.execute(q.order_by(reports.c.id).limit(limit))])
 
 
 def idempotency_lookup(conn: Connection, actor: Actor, key: str) -> tuple[str, str] | None:

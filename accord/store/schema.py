@@ -340,6 +340,9 @@ transfers = Table(
     Column("from_country", String(2)),
     Column("to_country", String(2)),
     Column("marking", String(20), nullable=False),  # the carrying report's marking
+    # the transfer as the submitter sent it (JSON): the native export gives it back, so the report it
+    # recreates has the same digest (the columns above hold the instruments normalised, as keys)
+    Column("submitted", Text, nullable=False),
     Index(None, "org_id", "report_id"),
 )
 __all__ += ["transfers"]

@@ -13,11 +13,11 @@ from accord.intake.record import TransferRow
 from accord.store.bulk import insert_tuples
 from accord.store.schema import transfers
 
-__all__ = ["COLUMNS", "delete_for_reports", "insert", "known", "page"]
+__all__ = ["COLUMNS", "delete_for_reports", "insert", "known", "page", "submitted"]
 
 COLUMNS = (
     "org_id", "report_id", "marking", "reference", "at", "source", "target", "amount", "currency", "rail",
-    "from_country", "to_country",
+    "from_country", "to_country", "submitted",
 )  # fmt: skip
 
 
@@ -64,6 +64,18 @@ def known(conn: Connection, org_id: str, keys: Sequence[str]) -> set[str]:
         q = select(column).where(t.org_id == org_id, column.in_(list(keys))).distinct()
         found.update(r[0] for r in conn.execute(q))
     return found
+
+
+def submitted(conn: Connection, org_id: str, report_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The transfers of each of these reports as they were sent (JSON text), in the order they were sent."""
+    t = transfers.c
+    out: dict[str, list[str]] = {}
+    ids = list(report_ids)
+    for start in range(0, len(ids), 500):
+        q = select(t.report_id, t.submitted).where(t.org_id == org_id, t.report_id.in_(ids[start : start + 500]))
+        for row in conn.execute(q.order_by(t.id)):
+            out.setdefault(row.report_id, []).append(row.submitted)
+    return out
 
 
 def delete_for_reports(conn: Connection, org_id: str, report_ids: Sequence[str]) -> None:

@@ -153,7 +153,13 @@ def test_a_report_carries_transfers_and_a_money_run_reads_them(client: TestClien
     bad = report_json("t-0", transfers=[{k: v for k, v in move.items() if k != "currency"}])
     res = client.post("/v1/reports", json=bad, headers=auth(token))
     assert res.status_code == 422 and "/transfers/0/currency" in [e["pointer"] for e in res.json()["errors"]]
-    assert client.post("/v1/reports", json=report_json("t-1", transfers=[move]), headers=auth(token)).status_code == 201
+    created = client.post("/v1/reports", json=report_json("t-1", transfers=[move]), headers=auth(token))
+    assert created.status_code == 201
+    # the report gives its transfers back as sent (the IBAN's spaces kept), and so does the native export
+    got = client.get(f"/v1/reports/{created.json()['id']}", headers=auth(token)).json()
+    assert got["transfers"] == created.json()["transfers"] and got["transfers"][0]["from"]["value"] == pay["value"]
+    exported = client.get("/v1/export", params={"format": "native"}, headers=auth(token))
+    assert orjson.loads(exported.content.splitlines()[0])["transfers"] == [{**move, "at": "2025-03-03T09:00:00Z"}]
     done = run(client, token, "money", trace=["payment:iban/DE89370400440532013000"])
     assert done["status"] == "succeeded", done
     doc = client.get(f"/v1/analytics/runs/{done['id']}/result", headers=auth(token)).json()["result"]

@@ -53,6 +53,23 @@ ip = st.builds(
 url = _token.map(lambda t: {"kind": "url", "value": f"https://files.example.net/{t}"})
 wallet = _hexstr(40).map(lambda h: {"kind": "payment", "instrument": "wallet", "chain": "ethereum", "value": "0x" + h})
 identifier = st.one_of(account, email, phone, ip, url)
+card = _token.map(lambda t: {"kind": "payment", "instrument": "card-token", "value": f"tok-{t}"})
+transfer = st.builds(
+    lambda at, src, dst, cents, cur, ref: {
+        "at": at.isoformat().replace("+00:00", "Z"),
+        "from": src,
+        "to": dst,
+        "amount": cents / 100,
+        "currency": cur,
+        **({"reference": ref} if ref else {}),
+    },
+    _times,
+    st.one_of(card, wallet),
+    st.one_of(card, wallet),
+    st.integers(1, 10**9),
+    st.sampled_from(["EUR", "USD", "BTC"]),
+    st.one_of(st.none(), _token),
+)
 
 
 def _media(md5: str | None, sha256: str | None, pdq: str | None, quality: int, size: int | None) -> dict[str, object]:
@@ -104,6 +121,13 @@ report_doc = st.builds(
 sealed and never exported, so they cannot round-trip)."""
 
 report_in = report_doc.map(lambda d: parse_obj(ReportIn, d))
+
+# The native format also carries the payments a report holds (the other formats have no place for them yet).
+native_report_in = st.builds(
+    lambda d, transfers: parse_obj(ReportIn, {**d, **({"transfers": transfers} if transfers else {})}),
+    report_doc,
+    st.lists(transfer, max_size=2),
+)
 
 
 def stored(rin: ReportIn, n: int = 1, org_id: str = "org_01JTESTORG0000000000000000") -> Report:

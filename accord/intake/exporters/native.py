@@ -25,15 +25,21 @@ _SUBMISSION_FIELDS = {
     "location",
     "subjects",
     "media",
+    "transfers",
 }
 
 
 def as_submission(report: Report) -> dict[str, Any]:
     """The ``ReportIn`` document for a stored report (identifiers keep the value the submitter sent)."""
-    doc = report.model_dump(mode="json", include=_SUBMISSION_FIELDS, exclude_none=True)
+    doc = report.model_dump(mode="json", include=_SUBMISSION_FIELDS, exclude_none=True, by_alias=True)
+    if not doc.get("transfers"):
+        doc.pop("transfers", None)  # as a report without transfers was sent: its digest leaves the field out
     for subject in doc.get("subjects", []):
         for ident in subject["identifiers"]:
             ident.pop("normalised", None)
+    for transfer in doc.get("transfers", []):
+        transfer["from"].pop("normalised", None)
+        transfer["to"].pop("normalised", None)
     return doc
 
 

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("from_country", sa.String(length=2), nullable=True),
         sa.Column("to_country", sa.String(length=2), nullable=True),
         sa.Column("marking", sa.String(length=20), nullable=False),
+        sa.Column("submitted", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], name=op.f("fk_transfers_org_id_organisations")),
         sa.ForeignKeyConstraint(["report_id"], ["reports.id"], name=op.f("fk_transfers_report_id_reports")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
