@@ -38,6 +38,9 @@ class Settings:
     # wait between tries after a peer failed (the wait doubles from 5 s per failure, with jitter)
     sync_batch: int = 500
     sync_backoff_max_s: float = 3600.0
+    # deconfliction queries (PSI runs) per peer and day, counted apart for those this node starts and those
+    # it answers (docs/federation.md): a PSI of one item is a probe, so the rate is what bounds probing
+    deconfliction_daily_limit: int = 20
     # people's sign-in (docs/sign-in.md): CJIS-style defaults, 5 failures in 15 minutes lock for 10
     signin_max_failures: int = 5
     signin_failure_window_s: int = 900
@@ -79,6 +82,8 @@ class Settings:
             raise ValueError("ACCORD_SYNC_BATCH must be 1 to 5000")
         if self.sync_backoff_max_s < 5:
             raise ValueError("ACCORD_SYNC_BACKOFF_MAX_SECONDS must be at least 5")
+        if self.deconfliction_daily_limit < 1:
+            raise ValueError("ACCORD_DECONFLICTION_DAILY_LIMIT must be at least 1")
         if self.signin_rate_limit < 1 or self.signin_rate_window_s < 1:
             raise ValueError("ACCORD_SIGNIN_RATE_LIMIT and ACCORD_SIGNIN_RATE_WINDOW_SECONDS must be at least 1")
         if self.unseal_approvals < 1:
@@ -115,6 +120,7 @@ class Settings:
             federation_timeout_s=float(env.get("ACCORD_FEDERATION_TIMEOUT_SECONDS", 30.0)),
             sync_batch=int(env.get("ACCORD_SYNC_BATCH", 500)),
             sync_backoff_max_s=float(env.get("ACCORD_SYNC_BACKOFF_MAX_SECONDS", 3600.0)),
+            deconfliction_daily_limit=int(env.get("ACCORD_DECONFLICTION_DAILY_LIMIT", 20)),
             signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),
             signin_failure_window_s=int(env.get("ACCORD_SIGNIN_FAILURE_WINDOW_SECONDS", 900)),
             signin_lockout_s=int(env.get("ACCORD_SIGNIN_LOCKOUT_SECONDS", 600)),

@@ -35,3 +35,10 @@ def test_identity_dir_defaults_under_the_data_dir_and_federation_bounds_are_chec
     assert Settings.from_env({"ACCORD_IDENTITY_DIR": "/etc/accord/id"}).identity_dir == Path("/etc/accord/id")
     with pytest.raises(ValueError, match="ACCORD_FEDERATION_SKEW_SECONDS"):
         Settings.from_env({"ACCORD_FEDERATION_SKEW_SECONDS": "0"})
+
+
+def test_the_deconfliction_daily_limit_from_the_environment() -> None:
+    assert Settings.from_env({}).deconfliction_daily_limit == 20
+    assert Settings.from_env({"ACCORD_DECONFLICTION_DAILY_LIMIT": "3"}).deconfliction_daily_limit == 3
+    with pytest.raises(ValueError, match="ACCORD_DECONFLICTION_DAILY_LIMIT"):
+        Settings.from_env({"ACCORD_DECONFLICTION_DAILY_LIMIT": "0"})

@@ -14,6 +14,7 @@ from accord.cli import files
 from accord.cli.analyze import analyze_app
 from accord.cli.bank import bank_app, match_command
 from accord.cli.calibrate import calibrate
+from accord.cli.deconflict import deconflict_command
 from accord.cli.exit import fail, reporting
 from accord.cli.peer import agreement_app, identity_command, peer_app
 from accord.cli.person import person_app
@@ -47,6 +48,7 @@ app.add_typer(taxii_app, name="taxii")
 app.add_typer(peer_app, name="peer")
 app.add_typer(agreement_app, name="agreement")
 app.command("identity")(identity_command)
+app.command("deconflict")(deconflict_command)
 bank_app.command("calibrate")(calibrate)
 app.command("match")(match_command)
 
@@ -466,11 +468,20 @@ def demo(
     reports: Annotated[int, typer.Option(help="reports in the demo world")] = 2000,
     port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API after loading")] = True,
+    nodes: Annotated[int, typer.Option(help="1, or 3 federated nodes on ports PORT, PORT+1, PORT+2")] = 1,
 ) -> None:
     """Set up a fresh demo node, load a synthetic world into it and serve it."""
     from accord.cli.demo import run_demo
 
     settings: Settings = ctx.obj
+    if nodes not in (1, 3):
+        raise fail("--nodes is 1 (one node) or 3 (a platform, a hotline and a police agency, federated)")
+    if nodes == 3:
+        from accord.cli.demo_nodes import run_federation_demo
+
+        with reporting():
+            run_federation_demo(settings, seed, reports, port, serve_api, out, err)
+        return
     with reporting():
         node, lines = run_demo(settings, seed, reports, out, err)
     for line in lines:

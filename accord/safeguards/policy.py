@@ -72,6 +72,10 @@ class Action(StrEnum):
     # of the organisation's agreements is for those who act on reports.
     peer_manage = "peer.manage"
     federation_share = "federation.share"
+    # Deconfliction (docs/federation.md): asking a peer which of the organisation's identifiers or hashes it
+    # holds too (a PSI run), and reading the runs and their alerts. For those who act on reports.
+    deconfliction_run = "deconfliction.run"
+    deconfliction_read = "deconfliction.read"
 
 
 _A = Action
@@ -179,6 +183,14 @@ SEALING_PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.admin: frozenset({_A.custodian_manage, _A.custodian_read}),
 }
 for _role, _granted in SEALING_PERMISSIONS.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
+
+DECONFLICTION_PERMISSIONS: dict[Role, frozenset[Action]] = {
+    role: frozenset({_A.deconfliction_run, _A.deconfliction_read})
+    for role in (Role.analyst, Role.investigator, Role.supervisor)
+}
+__all__ += ["DECONFLICTION_PERMISSIONS"]
+for _role, _granted in DECONFLICTION_PERMISSIONS.items():
     PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.

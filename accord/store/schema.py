@@ -918,3 +918,51 @@ sync_objects = Table(
     Column("local_id", String(200), nullable=False),
 )
 __all__ += ["sync_cursors", "sync_feed", "sync_mirrors", "sync_objects", "sync_shares"]
+
+# Deconfliction runs over the transport (docs/federation.md, "Deconfliction between nodes"): one row per PSI
+# query this node started (role initiator) or answered (role responder), owned by the organisation this
+# node speaks for under the agreement. ``members`` holds the organisation's own items that the peer also
+# holds (its own data, as its observables hold it); nothing of the peer's is ever stored but the count.
+# Rate limits count a peer's rows of one role over the last day, hence the (peer, role, started_at) index.
+deconfliction_runs = Table(
+    "deconfliction_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("reference", ID, nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("peer", String(128), nullable=False),
+    Column("peer_org", ID, nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("set", String(20), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("session", String(32), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("own_size", Integer, nullable=False),
+    Column("peer_size", Integer),
+    Column("count", Integer),
+    Column("members", JSON),
+    Column("detail", String(300)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("role", "peer", "session"),
+    Index(None, "peer", "role", "started_at"),
+    Index(None, "org_id", "started_at"),
+)
+
+# A deconfliction alert: a run found overlaps, so the two organisations may be introduced. It carries the
+# reference number both sides hold, the two organisations, the agreement and the count, never case content.
+deconfliction_alerts = Table(
+    "deconfliction_alerts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("reference", ID, nullable=False),
+    Column("peer", String(128), nullable=False),
+    Column("peer_org", ID, nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "org_id", "at"),
+)
+__all__ += ["deconfliction_alerts", "deconfliction_runs"]

@@ -37,6 +37,7 @@ from accord.safeguards import approvals
 from accord.safeguards.policy import Action, allowed
 from accord.services import retention
 from accord.store import custody as custody_store
+from accord.store import deconfliction as dstore
 from accord.store import schema
 from tests.conftest import World, auth, report_json
 from tests.sealing import CustodianKey, approval, review, sealed_report, warrant_body
@@ -140,6 +141,12 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     # sync: the pull request is a signed envelope (its signature is the credential) and so is a receipt
     ("POST", "/v1/federation/feed"): None,
     ("POST", "/v1/federation/receipts"): None,
+    # deconfliction: runs and alerts are the organisation's; the peer-facing PSI endpoint takes no key, as the inbox
+    ("POST", "/v1/deconfliction/runs"): Action.deconfliction_run,
+    ("GET", "/v1/deconfliction/runs"): Action.deconfliction_read,
+    ("GET", "/v1/deconfliction/runs/{deconfliction_id}"): Action.deconfliction_read,
+    ("GET", "/v1/deconfliction/alerts"): Action.deconfliction_read,
+    ("POST", "/v1/deconfliction/envelopes"): None,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -162,6 +169,7 @@ PARAM_KIND = {
     "collection_id": "agr",  # a TAXII collection is an agreement
     "object_id": "stx",
     "status_id": "txs",
+    "deconfliction_id": "dcf",
 }
 KINDS = (
     "rpt",
@@ -182,6 +190,7 @@ KINDS = (
     "run",
     "stx",
     "txs",
+    "dcf",
 )
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
@@ -217,6 +226,7 @@ class Org:
     reviews: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # analytics runs (a network run: the view draws it)
     statuses: list[str] = field(default_factory=list)  # TAXII add-objects status resources
+    deconflictions: list[str] = field(default_factory=list)  # deconfliction runs (stored as a peer's answer)
 
     @property
     def stix_ids(self) -> list[str]:
@@ -238,6 +248,7 @@ class Org:
             *self.reviews,
             *self.runs,
             *self.statuses,
+            *self.deconflictions,
             *self.stix_ids,
             *sealing,
         }
@@ -263,6 +274,7 @@ class Org:
             "run": self.runs,
             "stx": self.stix_ids,
             "txs": self.statuses,
+            "dcf": self.deconflictions,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -449,6 +461,25 @@ def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org)
     b.reports.append(old)
 
 
+def populate_deconfliction(world: World, *orgs: Org) -> None:
+    """A finished deconfliction run and its alert for each organisation, as answering a peer stores them
+    (a run needs a second node; tests/federation/test_deconfliction.py runs real ones). B's and C's hold
+    their own only-B/only-C identifier as an overlap, which A must never see."""
+    node = world.node
+    for org in orgs:
+        run_id, ref, now = node.ids("dcf"), node.ids("dcr"), node.clock.now()
+        members = [f"email:only-{org.letter}@example.org"]
+        run = dstore.Run(
+            run_id, org.id, ref, "responder", "node_peer", "org_peer", "agr_peer", "identifiers", "members",
+            secrets.token_hex(16), "done", 5, 5, 1, members, None, now, now,
+        )  # fmt: skip
+        with node.db.write() as conn:
+            dstore.insert_run(conn, run)
+            alert = dstore.Alert(node.ids("dca"), org.id, ref, "node_peer", "org_peer", "agr_peer", 1, now)
+            dstore.insert_alert(conn, alert)
+        org.deconflictions.append(run_id)
+
+
 TAXII = "application/taxii+json;version=2.1"
 
 
@@ -630,6 +661,7 @@ class Sweep:
             "run": a.runs[0],
             "stx": a.stix_ids[0],
             "txs": a.statuses[0],
+            "dcf": a.deconflictions[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -746,6 +778,16 @@ class Sweep:
                 "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
             }
             yield Call({}, "none", content=orjson.dumps(receipt), expect={"key": 422, "session": 422})
+        if key == ("POST", "/v1/deconfliction/envelopes"):  # as the federation inbox: no peer signed it
+            envelope = {
+                "payload": "e30=",
+                "payloadType": "application/vnd.accord.envelope.v1+json",
+                "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
+            }
+            yield Call({}, "none", content=orjson.dumps(envelope), expect={"key": 403, "session": 403})
+            return
+        if key == ("POST", "/v1/deconfliction/runs"):  # the peer registry is the node's: no such peer is missing
+            yield Call({}, "missing", json={"peer": self.missing("node"), "set": "identifiers"})
             return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]
@@ -1017,6 +1059,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     b, c = (populate(client, world, letter, SHARED_IDEM) for letter in "BC")
     populate_retention(client, world, a, b, c)
     populate_taxii(client, a, b, c)
+    populate_deconfliction(world, a, b, c)
     # A's spare key, the one the DELETE control revokes.
     spare = ok(
         client.post(

@@ -1,0 +1,87 @@
+"""``accord demo --nodes 3``: three federated nodes from one command answer on their ports, then stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.cli.helpers import accord_cmd, subprocess_env
+
+
+def _free_base_port() -> int:
+    """A port such that it and the next two are free now."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base > 65000:
+            continue
+        try:
+            held = []
+            for p in (base, base + 1, base + 2):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise AssertionError("no three consecutive free ports")
+
+
+def test_three_nodes_start_deconflict_and_answer(tmp_path: Path) -> None:
+    base = _free_base_port()
+    args = ["--data-dir", str(tmp_path / "demo"), "demo", "--nodes", "3", "--reports", "60", "--port", str(base)]
+    proc = subprocess.Popen(accord_cmd(*args), env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        answered: set[int] = set()
+        while time.monotonic() < deadline and len(answered) < 3 and proc.poll() is None:
+            for port in (base, base + 1, base + 2):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json() == {"status": "ok"}:
+                        answered.add(port)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+        assert answered == {base, base + 1, base + 2}, proc.poll()
+        # the platform's deconfliction with the hotline ran before the servers said they serve
+        while time.monotonic() < deadline:
+            alerts = httpx.get(f"http://127.0.0.1:{base + 1}/v1/federation/identity", timeout=2)
+            if alerts.status_code == 200:
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert text.count("analyst key accord_key_") == 3 and "deconfliction dcr_" in text, text
+    assert "serving the three nodes" in text and "sync: " in text
+    for name in ("platform", "hotline", "police"):
+        assert (tmp_path / "demo" / name / "accord.db").exists()
+
+
+def test_deconflict_names_what_is_wrong(tmp_path: Path) -> None:
+    from tests.cli.helpers import run, token_in
+
+    data = ["--data-dir", str(tmp_path / "n")]
+    code, out, _ = run([*data, "init"])
+    assert code == 0
+    admin_key = token_in(out)
+    deconflict = [*data, "deconflict", "--peer", "node_nosuch", "--set", "identifiers", "--key"]
+    code, _, err = run([*deconflict, admin_key])
+    assert code == 2 and "do not allow deconfliction.run" in err, err
+    org = out.split("operator organisation: ", 1)[1].split()[0]
+    code, out, _ = run([*data, "key", "create", "--org", org, "--name", "a", "--role", "analyst"])
+    assert code == 0
+    code, _, err = run([*deconflict, token_in(out)])
+    assert code == 2 and "no trusted peer node_nosuch" in err, err
+    code, _, err = run([*data, "demo", "--nodes", "2", "--no-serve"])
+    assert code == 2 and "--nodes is 1" in err
