@@ -36,7 +36,7 @@ import orjson
 from sqlalchemy import Connection
 
 from accord.custody.entry import CustodyAction
-from accord.errors import Invalid, NotFound, Unavailable
+from accord.errors import Conflict, Invalid, NotFound, Unavailable
 from accord.exchange.agreement import ObjectMeta, check_outgoing
 from accord.exchange.envelope import Opened, Refused, digest, seal, verified
 from accord.exchange.receipt import RECEIPT_TYPE, receipt, verify_receipt
@@ -127,6 +127,8 @@ def share_bank(
             raise Invalid.at("/bank", "vpdq banks are not synced (their frames do not travel in the feed)")
         if category not in node.vocab.categories.terms:
             raise Invalid.at("/category", f"unknown category {category!r}")
+        if any(s.agreement_id == agreement.id for s in store.shares_of(conn, bank.id)):
+            raise Conflict(f"bank {bank.id} is already shared into the feed of {agreement.id}")
         mirror = store.mirror_of_bank(conn, bank.id)
         upstream = None if mirror is None else fed_store.get_signed_agreement(conn, mirror[2]).agreement
         purpose = agreement.purposes[0] if agreement.purposes else ""
