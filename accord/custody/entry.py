@@ -89,6 +89,28 @@ class CustodyEntry:
         object.__setattr__(self, "at", self.at.astimezone(UTC))
         object.__setattr__(self, "detail", MappingProxyType(_checked_detail(self.detail)))
 
+    def sibling(self, object_id: str, digest: str, detail: Mapping[str, str | int]) -> CustodyEntry:
+        """The entry of the same action by the same actor and organisation at the same time on another
+        object of the same type. Only what differs is checked (with the constructor's checks): what it
+        shares with this entry was checked when this one was made. Why: intake appends a "received" leaf
+        per report, a batch at a time, and re-checking the shared fields was most of an entry's cost."""
+        _check_id("object_id", object_id)
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise ValueError("digest must be a SHA-256 in 64 lower-case hex characters")
+        entry = object.__new__(CustodyEntry)
+        for name, value in (
+            ("action", self.action),
+            ("actor_id", self.actor_id),
+            ("org_id", self.org_id),
+            ("at", self.at),
+            ("object_type", self.object_type),
+            ("object_id", object_id),
+            ("digest", digest),
+            ("detail", MappingProxyType(_checked_detail(detail))),
+        ):
+            object.__setattr__(entry, name, value)
+        return entry
+
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON values, before canonicalisation."""
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 
@@ -31,9 +32,11 @@ def draft(
     outcome: str = "success",
     detail: dict[str, object] | None = None,
     org_id: str | None = None,
+    at: datetime | None = None,
 ) -> AuditDraft:
+    """An event to append; ``at``: when the action was taken, if the caller read the clock for it already."""
     return AuditDraft(
-        at=node.clock.now(),
+        at=node.clock.now() if at is None else at,
         actor_id=actor.id if actor else None,
         org_id=actor.org_id if actor else org_id,
         action=action,

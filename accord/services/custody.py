@@ -15,7 +15,7 @@ isolation tests hold every foreign organisation id, the operator's included, out
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -138,16 +138,35 @@ def received_entry(report: Received) -> CustodyEntry:
         object_type="report",
         object_id=report.id,
         digest=report.digest,
-        detail={"source": report.source, "sealed_fields": report.sealed_count}
-        if report.sealed_count
-        else {"source": report.source},
+        detail=_received_detail(report),
     )
+
+
+def _received_detail(report: Received) -> dict[str, str | int]:
+    if report.sealed_count:
+        return {"source": report.source, "sealed_fields": report.sealed_count}
+    return {"source": report.source}
 
 
 def record_received(node: Node, conn: Connection, reports: Sequence[Received]) -> list[int]:
     """One "received" leaf per newly stored report, in the transaction that stores them (intake calls it
     for every report it stores)."""
-    return record(node, conn, [received_entry(r) for r in reports])
+    return record(node, conn, _received_entries(reports))
+
+
+def _received_entries(reports: Iterable[Received]) -> list[CustodyEntry]:
+    """``received_entry`` of each report. The reports of a bulk batch share their submitter, organisation
+    and ingestion time: each entry after the first of such a run is made as its ``sibling``, which
+    checks only the report's own fields."""
+    out: list[CustodyEntry] = []
+    first: CustodyEntry | None = None
+    for r in reports:
+        if first is None or (r.submitted_by, r.org_id, r.ingested_at) != (first.actor_id, first.org_id, first.at):
+            first = received_entry(r)
+            out.append(first)
+        else:
+            out.append(first.sibling(r.id, r.digest, _received_detail(r)))
+    return out
 
 
 class Digested(Protocol):

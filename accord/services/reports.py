@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -54,12 +55,13 @@ class Submission:
     created: bool
 
 
-def _stamped(node: Node, actor: Actor, f: FlatReport) -> NewReport:
-    """Give a prepared report its id, organisation, actor and ingestion time, and seal what must be sealed
-    (bound to the id, with the node's key, which never leaves this process)."""
+def _stamped(node: Node, actor: Actor, f: FlatReport, at: datetime | None = None) -> NewReport:
+    """Give a prepared report its id, organisation, actor and ingestion time (``at``: a bulk batch's, one
+    for all the reports its transaction stores), and seal what must be sealed (bound to the id, with the
+    node's key, which never leaves this process)."""
     rid = ReportId(node.ids("rpt"))
     blob = node.sealer.seal(f.sealed_payload, rid) if f.sealed_payload is not None else None
-    return NewReport(rid, actor.org_id, actor.id, node.clock.now(), blob, f)
+    return NewReport(rid, actor.org_id, actor.id, node.clock.now() if at is None else at, blob, f)
 
 
 def _store(
@@ -77,6 +79,8 @@ def _store(
 
 
 def _create_draft(node: Node, actor: Actor, r: NewReport, request_id: str | None) -> audit_store.AuditDraft:
+    """The report's "report.create" event, at the time it was stamped with (one clock reading for a report
+    and everything recorded about its storing)."""
     return draft(
         node,
         actor,
@@ -85,6 +89,7 @@ def _create_draft(node: Node, actor: Actor, r: NewReport, request_id: str | None
         r.id,
         request_id=request_id,
         detail={"incident_type": r.incident_type, "urgent": r.urgent},
+        at=r.ingested_at,
     )
 
 
@@ -242,6 +247,7 @@ def _commit_batch(
         anonymous = [p.digest for _, p in batch if p.external_id is None]
         same_content = set(store.existing_by_digest(conn, actor, anonymous)) if anonymous else set()
         fresh: list[NewReport] = []
+        now = node.clock.now()  # the batch commits as one: one ingestion time for its reports
         for number, p in batch:
             ext = p.external_id
             if ext is None:
@@ -259,7 +265,7 @@ def _commit_batch(
                         )
                     )
                 continue
-            item = _stamped(node, actor, p)
+            item = _stamped(node, actor, p, now)
             if ext is not None:
                 seen[ext] = (item.id, p.digest)
             fresh.append(item)

@@ -164,11 +164,14 @@ def append(conn: Connection, entries: Sequence[CustodyEntry]) -> list[int]:
     sqlite = conn.dialect.name == "sqlite"
     leaves: list[tuple[Any, ...]] = []
     nodes: list[tuple[int, int, bytes]] = []
+    last: datetime | None = None
+    at: Any = None
     for seq, e in enumerate(entries, start):
         data = e.leaf_bytes()
         h = leaf_hash(data)
-        # SQLite keeps times as text; this is the exact text SQLAlchemy's DateTime writes (and reads back)
-        at = sqlite_text(e.at) if sqlite else e.at
+        if e.at is not last:  # a batch's entries share one time: formatted once
+            # SQLite keeps times as text; this is the exact text SQLAlchemy's DateTime writes (and reads back)
+            last, at = e.at, sqlite_text(e.at) if sqlite else e.at
         leaves.append((seq, data, h, e.org_id, e.object_type, e.object_id, e.action.value, at))
         nodes.extend((n.level, n.index, n.hash) for n in frontier.append(h)[1:])
     _insert(conn, custody_leaves, _LEAF_COLUMNS, leaves)

@@ -144,12 +144,13 @@ class _Batch:
 
 def link(
     conn: Connection,
-    reports: Sequence[tuple[str, str, datetime, Collection[str], Collection[str]]],
+    reports: Sequence[tuple[str, str, datetime | str, Collection[str], Collection[str]]],
     *,
     defer: bool = False,
 ) -> None:
     """Link each report, given as (organisation, report id, received at, identifier keys, media keys), to
-    the records of those keys. ``defer`` (bulk imports; SQLite only): what the reports add to records
+    the records of those keys (on SQLite "received at" may come as the text the column stores, which
+    ``store.reports`` has made already). ``defer`` (bulk imports; SQLite only): what the reports add to records
     that already exist goes to the pending rows, to be folded in later (see the module docstring).
 
     The identifier keys come from the caller because only some identifiers may be indexed (a victim's
@@ -161,7 +162,7 @@ def link(
     stored_time = observables.c.first_seen.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     batch = _Batch()
     for org_id, report_id, received_at, identifier_keys, media_keys in reports:
-        at = stored_time(received_at) if sqlite and stored_time else received_at
+        at = stored_time(received_at) if sqlite and stored_time and not isinstance(received_at, str) else received_at
         batch.add(org_id, report_id, at, _IDENTIFIER, identifier_keys)
         if media_keys:
             batch.add(org_id, report_id, at, _MEDIA, media_keys)

@@ -213,3 +213,39 @@ def test_reports_without_external_id_are_known_by_content(world: World) -> None:
     result = reports.ingest_lines(world.node, a, enumerate(lines, 1), batch_size=2)
     assert (result.accepted, result.duplicates) == (1, 3)
     assert len(reports.list_page(world.node, a, ReportFilter(), None, 100).items) == 2
+
+
+def test_a_bulk_batch_is_stamped_once_and_its_trail_verifies(world: World) -> None:
+    """Bulk intake reads the clock once per batch: a report, its "received" leaf and its "report.create"
+    event carry the same time; the events (written through the driver on SQLite) hash-verify as read back,
+    so what was stored is what was hashed; and every leaf is the canonical entry of its stored row."""
+    import orjson
+
+    from accord.custody.entry import parse_leaf
+    from accord.services import audit
+    from accord.store import audit as audit_store
+    from accord.store import custody as custody_store
+
+    a = world.actor(world.org("A", [Role.analyst])[1])
+    bodies = [report_json(f"b{i}") for i in range(5)] + [report_json("b0"), report_json(None)]
+    lines = enumerate((orjson.dumps(b) for b in bodies), 1)
+    result = reports.ingest_lines(world.node, a, lines, batch_size=3)
+    assert (result.accepted, result.duplicates, result.rejected_lines) == (6, 1, 0)
+    verification = audit.verify(world.node)
+    assert verification.breaks == [] and verification.checked >= 6
+    stored = reports.list_page(world.node, a, ReportFilter(), None, 10).items
+    assert len(stored) == 6
+    with world.node.db.read() as conn:
+        query = audit_store.AuditQuery(action="report.create")
+        events = {e.object_id: e for e in audit_store.query(conn, a.org_id, query, None, 50)}
+        every = custody_store.leaves_for_objects(conn, a, "report", [r.id for r in stored], 1 << 40)
+    leaves = [leaf for leaf in every if leaf.action == "received"]  # listing them added "viewed" leaves
+    assert len(events) == 6 and len(leaves) == 6
+    by_report = {leaf.object_id: leaf for leaf in leaves}
+    for r in stored:
+        assert events[r.id].at == r.ingested_at
+        assert events[r.id].detail == {"incident_type": r.incident_type, "urgent": r.urgent}
+        entry = parse_leaf(by_report[r.id].leaf)
+        assert (entry.action.value, entry.object_id, entry.digest) == ("received", r.id, r.digest)
+        assert entry.at == r.ingested_at
+        assert by_report[r.id].at == r.ingested_at and entry.detail == {"source": r.source}

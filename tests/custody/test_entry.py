@@ -237,3 +237,30 @@ def test_every_action_is_a_custody_action() -> None:
         "shared_in",
         "receipt",
     ]
+
+
+def test_a_sibling_is_the_entry_the_constructor_makes() -> None:
+    first = entry(at=datetime(2026, 3, 14, 16, 9, 26, 535897, tzinfo=timezone(timedelta(hours=1))))
+    other = "med_01JQ0000000000000000000001"
+    sibling = first.sibling(other, "0" * 64, {"via": "bulk"})
+    made = entry(object_id=other, digest="0" * 64, detail={"via": "bulk"})
+    assert sibling == made
+    assert sibling.leaf_bytes() == made.leaf_bytes()
+    assert parse_leaf(sibling.leaf_bytes()) == sibling
+    with pytest.raises(TypeError):
+        sibling.detail["via"] = "changed"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("object_id", "digest", "detail", "message"),
+    [
+        ("", DIGEST, {}, "object_id must be a non-empty string"),
+        ("has space", DIGEST, {}, "object_id must not contain spaces"),
+        ("med_1", "ABC", {}, "64 lower-case hex"),
+        ("med_1", DIGEST, {"n": 1.5}, "string or an integer, got float"),
+        ("med_1", DIGEST, {"Bad Key": 1}, "snake_case"),
+    ],
+)
+def test_a_sibling_checks_what_is_its_own(object_id: str, digest: str, detail: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        entry().sibling(object_id, digest, detail)
