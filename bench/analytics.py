@@ -72,12 +72,29 @@ def hits(order: list[str], truth: dict) -> dict[str, object]:
     }
 
 
+def _transfers(world_dir: Path) -> list:
+    from accord.graph.money import build_ledger
+    from accord.graph.ndjson import objects
+    from accord.graph.rates import shipped
+
+    rows = [row for _, row in objects(world_dir / "transfers.ndjson")]
+    return build_ledger(rows, shipped(), skip_unpriced=True).transfers
+
+
 def quality(reports: Path, truth: dict) -> dict[str, object]:
     holder = {k: v[0] for k, v in truth["identifiers"].items()}
     out: dict[str, object] = {}
-    for label, mapping in (("no resolution", None), ("perfect resolution", holder)):
+    transfers = _transfers(reports.parent)
+    for label, mapping, payments in (
+        ("no resolution", None, False),
+        ("perfect resolution", holder, False),
+        ("no resolution, payment edges", None, True),
+        ("perfect resolution, payment edges", holder, True),
+    ):
         net = Network(mapping)
         net.add(read_ndjson(reports, truth["submitted_by"]))
+        if payments:
+            net.add_transfers(transfers)
         graph = entity_graph(net)
         person_of = holder if mapping is None else {p: p for p in truth["people"]}
         t = time.perf_counter()
