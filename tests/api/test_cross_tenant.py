@@ -778,6 +778,7 @@ class Sweep:
                 "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}],
             }
             yield Call({}, "none", content=orjson.dumps(receipt), expect={"key": 422, "session": 422})
+            return
         if key == ("POST", "/v1/deconfliction/envelopes"):  # as the federation inbox: no peer signed it
             envelope = {
                 "payload": "e30=",
