@@ -1,5 +1,6 @@
 """Plain ASGI middleware: request ids, and body limits enforced while the body streams in (a lying
-Content-Length is caught too).
+Content-Length is caught too); and ``peer_body``, the per-sender rate limit of the federation inbox
+endpoints (``accord.services.inbox``).
 
 Why plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware reads the body
 in a task group, which wraps an exception raised while receiving into an ExceptionGroup and turns the
@@ -11,12 +12,25 @@ import json
 import re
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accord.ids import IdFactory
+from accord.services import inbox
+from accord.services.node import Node
 
-__all__ = ["BodyLimit", "RequestIds"]
+__all__ = ["BodyLimit", "RequestIds", "peer_body"]
+
+
+async def peer_body(request: Request, node: Node, request_id: str | None) -> bytes:
+    """The body of a request to a federation inbox endpoint, once its sender is within its rate (else the
+    ``RateLimited`` raised here is a 429 problem with ``Retry-After``). The address is the connection's, as
+    for sign-in (behind a reverse proxy, run uvicorn with ``--forwarded-allow-ips``)."""
+    raw = await request.body()
+    address = request.client.host if request.client else "unknown"
+    await run_in_threadpool(inbox.admit, node, raw, address, request.url.path, request_id)
+    return raw
 
 
 class _TooLarge(HTTPException):

@@ -4,15 +4,23 @@ A platform in Ireland, a hotline in the Netherlands and a police agency in Germa
 data directory (``platform/``, ``hotline/``, ``police/`` under the demo directory), its own identity and
 database, and a slice of one synthetic world (the reports dealt round-robin, so the same synthetic
 subjects turn up at several nodes). The nodes register each other as trusted peers, and sign two
-agreements, platform-hotline and hotline-police (the police and the platform share none). Once the three
-servers answer, the platform deconflicts its identifiers with the hotline over HTTP, so the overlap and
-its deconfliction alert appear on both; then the nodes serve until Ctrl-C (or stop, with ``--no-serve``).
+agreements, platform-hotline (onward sharing allowed) and hotline-police (the police and the platform share
+none; the police holds the platform-hotline agreement as an upstream one, to check what the hotline shares
+on). The platform puts a hash bank built from its slice's media hashes into the platform-hotline feed.
+
+Once the three servers answer, the platform deconflicts its identifiers with the hotline over HTTP, so the
+overlap and its deconfliction alert appear on both. Then sync runs over HTTP as it does between real
+nodes: the hotline pulls the platform's bank, shares its mirror on to the police, the police pulls it; the
+platform retracts one entry and the retraction follows the same way. Each step's counts are printed. The
+nodes then serve until Ctrl-C (or stop, with ``--no-serve``), each pulling its peers every
+``SYNC_INTERVAL_S`` seconds in the background (with sync's own backoff for a peer that fails).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -29,14 +37,15 @@ from accord.errors import AccordError
 from accord.exchange.agreement import SignedAgreement
 from accord.ids import OrgId
 from accord.model.agreement import Agreement
+from accord.model.bank import Bank, BankIn, EntriesIn, EntryIn
 from accord.model.organisation import ActorKind, CredentialIn, OrganisationIn, OrgKind, Role
-from accord.services import admin, peers
+from accord.services import admin, banks, peers, sync
 from accord.services import deconfliction as dcf
 from accord.services import reports as report_service
 from accord.services.node import Node, open_node
 from accord.settings import Settings
 
-__all__ = ["NODES", "DemoNode", "run_federation_demo"]
+__all__ = ["NODES", "SYNC_INTERVAL_S", "DemoNode", "run_federation_demo"]
 
 # name, organisation, kind, jurisdiction
 NODES = (
@@ -44,8 +53,14 @@ NODES = (
     ("hotline", "Demo Hotline", OrgKind.hotline, "NL"),
     ("police", "Demo Police", OrgKind.law_enforcement, "DE"),
 )
-# which pairs sign an agreement (the platform and the police share none)
-AGREEMENTS = (("platform", "hotline"), ("hotline", "police"))
+# which pairs sign an agreement, and whether it allows onward sharing (the platform and the police share
+# none: what the police gets of the platform's comes through the hotline)
+AGREEMENTS = (("platform", "hotline", True), ("hotline", "police", False))
+# seconds between the background sync rounds while the demo serves
+SYNC_INTERVAL_S = 30.0
+# the name of the platform's shared bank, and the data category it is shared as
+BANK_NAME = "platform media hashes"
+CATEGORY = "csam"
 
 
 @dataclass
@@ -55,6 +70,7 @@ class DemoNode:
     org: str
     url: str
     analyst_token: str
+    media: list[str]
 
 
 def _node_settings(base: Settings, root: Path) -> Settings:
@@ -74,11 +90,21 @@ def _slices(world: Path, n: int) -> list[list[bytes]]:
     return [lines[i::n] for i in range(n)]
 
 
-def _agreement(a: DemoNode, b: DemoNode, number: int) -> bytes:
+def _media_hashes(lines: list[bytes]) -> list[str]:
+    """The distinct SHA-256 media hashes of a slice of the world's reports, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for line in lines:
+        for media in json.loads(line).get("media") or []:
+            if isinstance(media, dict) and isinstance(media.get("sha256"), str):
+                seen.setdefault(media["sha256"], None)
+    return list(seen)
+
+
+def _agreement(a: DemoNode, b: DemoNode, number: int, onward: bool) -> bytes:
     now = a.node.clock.now()
     agreement = Agreement.model_validate(
         {
-            "id": f"agr_DEMO{number:022d}",
+            "id": _agreement_id(number),
             "parties": [OrgId(a.org), OrgId(b.org)],
             "nodes": {OrgId(a.org): [a.node.me.node_id], OrgId(b.org): [b.node.me.node_id]},
             "purposes": [dcf.PURPOSE, "takedown", "victim-identification"],
@@ -87,7 +113,7 @@ def _agreement(a: DemoNode, b: DemoNode, number: int) -> bytes:
             "jurisdictions": [],
             "max_marking": "AMBER",
             "retention_days": 365,
-            "onward_sharing": False,
+            "onward_sharing": onward,
             "valid_from": now - timedelta(seconds=1),
             "valid_until": None,
             "created_at": now - timedelta(seconds=1),
@@ -115,18 +141,36 @@ def setup(settings: Settings, seed: int, reports: int, port: int, err: Console) 
         numbered: list[tuple[int, bytes | str | AccordError]] = [(n + 1, line) for n, line in enumerate(lines)]
         with counting_progress(len(lines), err, f"loading the {name}'s slice") as advance:
             report_service.ingest_lines(node, actor, numbered, on_batch=lambda r: advance(r.lines))
-        nodes.append(DemoNode(name, node, org.id, f"http://127.0.0.1:{port + i}", analyst.token))
+        url = f"http://127.0.0.1:{port + i}"
+        nodes.append(DemoNode(name, node, org.id, url, analyst.token, _media_hashes(lines)))
     for me in nodes:
         for other in nodes:
             if other is not me:
                 added = peers.add_peer(me.node, None, other.url, other.node.me.document.to_json(), [other.org])
                 peers.trust_peer(me.node, None, added.node_id)
     by_name = {n.name: n for n in nodes}
-    for number, (x, y) in enumerate(AGREEMENTS, 1):
-        signed = _agreement(by_name[x], by_name[y], number)
+    for number, (x, y, onward) in enumerate(AGREEMENTS, 1):
+        signed = _agreement(by_name[x], by_name[y], number, onward)
         peers.store_agreement(by_name[x].node, None, signed)
         peers.store_agreement(by_name[y].node, None, signed)
+        for other in nodes:  # what is shared on under it reaches the others: they check its onward clause
+            if onward and other.name not in (x, y):
+                peers.store_agreement(other.node, None, signed, upstream=True)
+    _share_platform_bank(by_name["platform"])
     return root, nodes
+
+
+def _agreement_id(number: int) -> str:
+    return f"agr_DEMO{number:022d}"
+
+
+def _share_platform_bank(platform: DemoNode) -> None:
+    """The platform's hash bank, from its slice's media hashes, shared into the platform-hotline feed."""
+    bank = banks.create_local(platform.node, platform.org, BankIn(name=BANK_NAME, type="sha256"))
+    if platform.media:
+        entries = EntriesIn(entries=[EntryIn(value=v) for v in platform.media])
+        banks.add_entries_local(platform.node, platform.org, bank.id, entries)
+    sync.share_bank(platform.node, None, platform.org, bank.id, _agreement_id(1), CATEGORY)
 
 
 class _Server(uvicorn.Server):
@@ -137,10 +181,72 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def sync_round(nodes: list[DemoNode], out: Console) -> None:
-    """Hook: where the demo runs one sync round between the agreed pairs once sync (issue 8, item 4) is on
-    main; until then it says so and does nothing."""
-    out.print("sync: not run (sync between nodes is not part of this build yet)")
+def _mirror(holder: DemoNode, source: DemoNode, origin_bank: str) -> Bank | None:
+    """The holder's mirror of ``origin_bank`` at ``source`` (sync names it after the origin bank and peer)."""
+    tag = f"({origin_bank} from {source.node.me.node_id})"
+    return next((b for b in banks.list_banks_local(holder.node, holder.org) if tag in b.name), None)
+
+
+def _pulled(done: list[sync.Pulled]) -> str:
+    failed = [f"{r.peer}: {r.error}" for r in done if r.error]
+    return f"{sum(r.applied for r in done)} applied" + (f", failed: {'; '.join(failed)}" if failed else "")
+
+
+async def sync_round(nodes: list[DemoNode], out: Console) -> tuple[int, int, int]:
+    """Sync down the chain over HTTP, once for the entries and once for a retraction; print what arrived where.
+    Returns the active entries of the platform's bank, the hotline's mirror and the police's mirror."""
+    platform, hotline, police = nodes
+    shared = await asyncio.to_thread(banks.resolve_local, platform.node, platform.org, BANK_NAME)
+    size = len(platform.media)
+    out.print(f"sync: the platform shares {size} media hashes ({BANK_NAME}) with the hotline, onward sharing allowed")
+    done = await sync.sync(hotline.node, peer=platform.node.me.node_id)
+    mirror = await asyncio.to_thread(_mirror, hotline, platform, shared)
+    if mirror is None:
+        out.print(f"sync: nothing reached the hotline ({_pulled(done)})")
+        return size, 0, 0
+    out.print(f"sync: the hotline pulled from the platform: {_pulled(done)}; its mirror bank holds {mirror.entries}")
+    await asyncio.to_thread(sync.share_bank, hotline.node, None, hotline.org, mirror.id, _agreement_id(2), CATEGORY)
+    done = await sync.sync(police.node, peer=hotline.node.me.node_id)
+    onward = await asyncio.to_thread(_mirror, police, hotline, mirror.id)
+    out.print(
+        f"sync: the hotline shares its mirror on to the police; the police pulled: {_pulled(done)}; "
+        f"its mirror bank holds {0 if onward is None else onward.entries}"
+    )
+    if size:
+        first = (await asyncio.to_thread(banks.export_local, platform.node, platform.org, shared)).entries[0]
+        await asyncio.to_thread(
+            banks.retract_entry_local, platform.node, platform.org, shared, first.id, "demo: retracted at the platform"
+        )
+        hot = await sync.sync(hotline.node, peer=platform.node.me.node_id)
+        pol = await sync.sync(police.node, peer=hotline.node.me.node_id)
+        out.print(
+            f"sync: the platform retracted entry {first.id}; the hotline pulled ({_pulled(hot)}), "
+            f"then the police ({_pulled(pol)})"
+        )
+    counts = []
+    for holder, bank in ((platform, shared), (hotline, mirror.id), (police, None if onward is None else onward.id)):
+        found = None if bank is None else await asyncio.to_thread(banks.get_local, holder.node, holder.org, bank)
+        counts.append(0 if found is None else found.entries)
+    out.print(
+        f"sync: active entries now: the platform {counts[0]}, the hotline {counts[1]}, the police {counts[2]} "
+        "(the retracted entry is retracted at all three; matching ignores it)"
+    )
+    return counts[0], counts[1], counts[2]
+
+
+async def _keep_syncing(nodes: list[DemoNode], out: Console, interval: float) -> None:
+    """Each node pulls its peers every ``interval`` seconds; a peer that failed waits out its backoff
+    (``sync.pull`` skips it until then)."""
+    while True:
+        await asyncio.sleep(interval)
+        for n in nodes:
+            try:
+                done = await sync.sync(n.node)
+            except AccordError as e:
+                out.print(f"sync at the {n.name}: {e.detail}")
+                continue
+            if any(r.applied for r in done):
+                out.print(f"sync at the {n.name}: {_pulled(done)}")
 
 
 async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
@@ -151,6 +257,7 @@ async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
         for n in nodes
     ]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
+    background: asyncio.Task[None] | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -173,9 +280,14 @@ async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
         )
         await sync_round(nodes, out)
         if serve:
-            out.print("serving the three nodes (Ctrl-C to stop)")
+            out.print(f"serving the three nodes, each syncing every {SYNC_INTERVAL_S:g} s (Ctrl-C to stop)")
+            background = asyncio.create_task(_keep_syncing(nodes, out, SYNC_INTERVAL_S))
             await stop.wait()
     finally:
+        if background is not None:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         for s in servers:
             s.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -84,6 +84,21 @@ def peer_trust(ctx: typer.Context, node_id: NodeArg) -> None:
         _table([peers.trust_peer(node, None, node_id)])
 
 
+@peer_app.command("update")
+def peer_update(
+    ctx: typer.Context,
+    peer: Annotated[str, typer.Option("--peer", help="the peer's node id (node_...)")],
+    identity: Annotated[str, typer.Option("--identity", help="its new identity document: a file, or the JSON")],
+) -> None:
+    """Take a peer's identity document after a key rotation: refused, naming why, unless it keeps every key
+    on file with its window and only adds keys whose windows open after the last one closes."""
+    raw = _document(identity)
+    with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
+        updated = peers.update_peer(node, None, peer, raw)
+    out.print(f"peer {updated.node_id}: identity updated, {len(updated.identity.keys)} keys on file")
+    _table([updated])
+
+
 @peer_app.command("remove")
 def peer_remove(ctx: typer.Context, node_id: NodeArg) -> None:
     """Stop accepting anything from the peer (its record stays: envelopes and custody name it)."""

@@ -38,6 +38,8 @@ class Node:
     signing: SigningKeyFile = field(init=False)
     # sign-in attempts per client address: in memory, so that refusing a flood writes nothing
     signin_limiter: AddressLimiter = field(init=False)
+    # requests to the federation inbox endpoints per sending peer (or client address): services.inbox
+    inbox_limiter: AddressLimiter = field(init=False)
     # the PDQ index of each bank matched against, as of a bank version (docs/matching.md)
     bank_indexes: BankIndexes = field(init=False)
     # the node's federation identity (docs/federation.md), loaded or created by ``open_node``
@@ -51,6 +53,9 @@ class Node:
         self.signing = SigningKeyFile(self.settings.signing_key_file)
         self.signin_limiter = AddressLimiter(
             self.settings.signin_rate_limit, timedelta(seconds=self.settings.signin_rate_window_s)
+        )
+        self.inbox_limiter = AddressLimiter(
+            self.settings.federation_rate_limit, timedelta(seconds=self.settings.federation_rate_window_s)
         )
         self.bank_indexes = BankIndexes(self.settings.data_dir / "indexes", self.settings.index_snapshot_changes)
 

@@ -9,18 +9,20 @@ the keys on file, and only if this node speaks for one of its parties, an organi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
 from accord.errors import Invalid, NotFound
 from accord.exchange.agreement import SignedAgreement
-from accord.exchange.identity import IdentityDocument
+from accord.exchange.identity import IdentityDocument, NodeKey
 from accord.exchange.wire import canonical
 from accord.model.agreement import Agreement
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
 from accord.services.audit import authorize, draft
+from accord.services.audit import record as audit_record
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import federation as fed_store
@@ -37,6 +39,7 @@ __all__ = [
     "remove_peer",
     "store_agreement",
     "trust_peer",
+    "update_peer",
 ]
 
 
@@ -102,6 +105,57 @@ def trust_peer(node: Node, actor: Actor | None, node_id: str, request_id: str | 
 def remove_peer(node: Node, actor: Actor | None, node_id: str, request_id: str | None = None) -> Peer:
     """The peer's keys open nothing any more; its row stays, since envelopes and custody leaves name it."""
     return _set_state(node, actor, node_id, "removed", request_id)
+
+
+def rotation_fault(stored: IdentityDocument, new: IdentityDocument) -> str | None:
+    """Why ``new`` is not ``stored`` after key rotations, or None if it is: the same node id; every stored
+    key still listed, in its place, with the same window, except that the stored current key's window may
+    now be closed; and at least one new key, each new window opening at or after the one before it closes.
+    A retired key can thus never be reopened, replaced or moved, so what it signed in its window keeps
+    verifying, and nothing can be dated into a window that was not published before."""
+    if new.node_id != stored.node_id:
+        return f"the document is the identity of {new.node_id}, not of {stored.node_id}"
+    old = stored.keys
+    if len(new.keys) <= len(old):
+        return "it adds no key (a rotation lists every key on file and at least one new one after them)"
+    for i, (was, now) in enumerate(zip(old, new.keys, strict=False)):
+        if now.keyid != was.keyid:
+            return f"key {i + 1} is {now.keyid[:16]}..., not the stored {was.keyid[:16]}... (keys are only ever added)"
+        closed_now = i == len(old) - 1 and was.not_after is None and now.not_after is not None
+        if now.not_before != was.not_before or (now.not_after != was.not_after and not closed_now):
+            return f"key {was.keyid[:16]}... has another window than the one on file"
+    previous: NodeKey = new.keys[len(old) - 1]
+    for k in new.keys[len(old) :]:
+        if previous.not_after is None:
+            return f"key {previous.keyid[:16]}... is still open when {k.keyid[:16]}... starts (close it first)"
+        if k.not_before < previous.not_after:
+            return f"key {k.keyid[:16]}... starts before key {previous.keyid[:16]}... closes"
+        previous = k
+    return None
+
+
+def update_peer(
+    node: Node, actor: Actor | None, node_id: str, identity: bytes | str, request_id: str | None = None
+) -> Peer:
+    """Take a peer's new identity document if it is the stored one after key rotations (``rotation_fault``);
+    audited ``peer.update`` with the keys added. Anything else is refused naming the reason (``Invalid`` at
+    ``/identity``, audited ``peer.update`` outcome ``refused``) and changes nothing."""
+    _authorize(node, actor, request_id)
+    try:
+        document = IdentityDocument.from_json(identity)
+    except ValueError as e:
+        raise Invalid.at("/identity", str(e)) from None
+    with node.db.write() as conn:
+        stored = store.get_peer(conn, node_id)
+        fault = rotation_fault(stored.identity, document)
+        if fault is None:
+            peer = store.set_identity(conn, node_id, document, node.clock.now())
+            added = ",".join(k.keyid for k in document.keys[len(stored.identity.keys) :])
+            audit_store.append(conn, [_event(node, conn, actor, "peer.update", node_id, request_id, added=added)])
+            return peer
+        event = _event(node, conn, actor, "peer.update", node_id, request_id, reason=fault)
+    audit_record(node, replace(event, outcome="refused"))
+    raise Invalid.at("/identity", f"not a key rotation of {node_id}: {fault}")
 
 
 def list_peers(node: Node, actor: Actor | None, *, include_removed: bool = False) -> list[Peer]:

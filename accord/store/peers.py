@@ -19,7 +19,16 @@ from accord.errors import Conflict, NotFound
 from accord.exchange.identity import IdentityDocument
 from accord.store.schema import peers
 
-__all__ = ["PEER_STATES", "Peer", "get_peer", "insert_peer", "list_peers", "set_state", "trusted_documents"]
+__all__ = [
+    "PEER_STATES",
+    "Peer",
+    "get_peer",
+    "insert_peer",
+    "list_peers",
+    "set_identity",
+    "set_state",
+    "trusted_documents",
+]
 
 PEER_STATES = ("pending", "trusted", "removed")
 
@@ -81,6 +90,16 @@ def set_state(conn: Connection, node_id: str, state: str, at: datetime) -> Peer:
     if state not in PEER_STATES:
         raise ValueError(f"unknown peer state {state!r}")
     done = conn.execute(update(peers).where(peers.c.node_id == node_id).values(state=state, updated_at=at))
+    if done.rowcount != 1:
+        raise NotFound(f"no peer {node_id}")
+    return get_peer(conn, node_id)
+
+
+def set_identity(conn: Connection, node_id: str, identity: IdentityDocument, at: datetime) -> Peer:
+    """Replace the stored identity document (the caller has checked that it extends the stored one)."""
+    done = conn.execute(
+        update(peers).where(peers.c.node_id == node_id).values(identity=identity.to_json().decode(), updated_at=at)
+    )
     if done.rowcount != 1:
         raise NotFound(f"no peer {node_id}")
     return get_peer(conn, node_id)

@@ -1,4 +1,5 @@
-"""``accord demo --nodes 3``: three federated nodes from one command answer on their ports, then stop."""
+"""``accord demo --nodes 3``: three federated nodes from one command answer on their ports, deconflict, sync a
+bank down the chain platform -> hotline -> police with a retraction following it, then stop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
+from accord.cli.demo_nodes import BANK_NAME, _node_settings
+from accord.services import banks
+from accord.services.node import open_node
+from accord.settings import Settings
+from accord.store import schema
 from tests.cli.helpers import accord_cmd, subprocess_env
 
 
@@ -63,9 +70,31 @@ def test_three_nodes_start_deconflict_and_answer(tmp_path: Path) -> None:
     text = out.decode()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert text.count("analyst key accord_key_") == 3 and "deconfliction dcr_" in text, text
-    assert "serving the three nodes" in text and "sync: " in text
+    assert "serving the three nodes, each syncing every 30 s" in text
+    shared = int(text.split("sync: the platform shares ", 1)[1].split()[0])
+    assert shared > 0
+    assert f"the hotline pulled from the platform: {shared} applied; its mirror bank holds {shared}" in text, text
+    assert f"the police pulled: {shared} applied; its mirror bank holds {shared}" in text, text
+    assert "the hotline pulled (1 applied), then the police (1 applied)" in text, text
+    n = shared - 1
+    assert f"active entries now: the platform {n}, the hotline {n}, the police {n}" in text, text
+    # what the demo printed is what the three databases hold: the same values, the same one retracted
+    held = {}
     for name in ("platform", "hotline", "police"):
-        assert (tmp_path / "demo" / name / "accord.db").exists()
+        node = open_node(_node_settings(Settings(), tmp_path / "demo" / name))
+        try:
+            with node.db.read() as conn:
+                orgs = [o for (o,) in conn.execute(sa.select(schema.banks.c.org_id).distinct())]
+            (bank,) = [b for o in orgs for b in banks.list_banks_local(node, o)]
+            assert bank.name.startswith(BANK_NAME), bank.name
+            with node.db.read() as conn:
+                t = schema.bank_entries.c
+                rows = conn.execute(sa.select(t.value, t.retracted).where(t.bank_id == bank.id)).all()
+            held[name] = sorted((r.value, bool(r.retracted)) for r in rows)
+        finally:
+            node.close()
+    assert len(held["platform"]) == shared and sum(r for _, r in held["platform"]) == 1
+    assert held["platform"] == held["hotline"] == held["police"]
 
 
 def test_deconflict_names_what_is_wrong(tmp_path: Path) -> None:

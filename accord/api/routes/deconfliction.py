@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from accord.api.deps import CurrentActor, NodeDep, RequestId
+from accord.api.limits import peer_body
 from accord.api.problems import problem
 from accord.model.deconfliction import DeconflictionAlert, DeconflictionIn, DeconflictionRun
 from accord.services import deconfliction as service
@@ -67,8 +68,9 @@ def list_alerts(actor: CurrentActor, node: NodeDep, rid: RequestId) -> list[Deco
 
 @router.post(service.PATH, response_class=Response, openapi_extra=_OPENAPI_BODY)
 async def envelopes(request: Request, node: NodeDep, rid: RequestId) -> Response:
-    """A peer's PSI envelope (offer or finish)."""
-    raw = await request.body()
+    """A peer's PSI envelope (offer or finish); within the sender's inbox rate (else 429, as the federation
+    inbox endpoints)."""
+    raw = await peer_body(request, node, rid)
     out = await run_in_threadpool(service.answer, node, raw, rid)
     if out.refused is None:
         return Response(out.body, media_type="application/json")

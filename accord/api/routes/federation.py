@@ -2,7 +2,9 @@
 
 The inbox takes no API key: the envelope's signature, by a key of a trusted peer, is its credential.
 Every answer carries the receipt this node signed (docs/federation.md): the body itself when the
-envelope is accepted, the ``receipt`` member of the problem when it is refused.
+envelope is accepted, the ``receipt`` member of the problem when it is refused. Each sending peer (each
+client address, for a sender that is no trusted peer) is held to a rate over these endpoints and the
+deconfliction one together: over it, 429 problem+json with ``Retry-After`` (``accord.services.inbox``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from accord.api.deps import NodeDep, RequestId
+from accord.api.limits import peer_body
 from accord.api.problems import problem
 from accord.services import federation, sync
 
@@ -34,7 +37,7 @@ def identity(node: NodeDep) -> Response:
 async def inbox(request: Request, node: NodeDep, rid: RequestId) -> Response:
     """A peer's signed envelope: 200 with the signed receipt, or 403 problem+json naming the reason (and the
     agreement clause) with the signed refusal receipt. Nothing is stored for a refused envelope."""
-    raw = await request.body()
+    raw = await peer_body(request, node, rid)
     answer = await run_in_threadpool(federation.receive, node, raw, rid)
     if answer.refused is None:
         return Response(answer.receipt, media_type="application/json")
@@ -48,7 +51,7 @@ async def inbox(request: Request, node: NodeDep, rid: RequestId) -> Response:
 async def feed(request: Request, node: NodeDep, rid: RequestId) -> Response:
     """A peer's signed pull request (``sync.pull``, after a cursor): 200 with the next batch of the agreement's
     feed as a signed envelope, or 403 problem+json naming the reason with the signed refusal receipt."""
-    raw = await request.body()
+    raw = await peer_body(request, node, rid)
     served = await run_in_threadpool(sync.serve_pull, node, raw, rid)
     if served.batch is not None:
         return Response(served.batch, media_type="application/json")
@@ -61,6 +64,6 @@ async def feed(request: Request, node: NodeDep, rid: RequestId) -> Response:
 async def receipts(request: Request, node: NodeDep, rid: RequestId) -> Response:
     """A peer's signed receipt for a batch this node served: 204 once kept (again: 204, nothing changes);
     422 if it does not verify or names no batch sent to its signer."""
-    raw = await request.body()
+    raw = await peer_body(request, node, rid)
     await run_in_threadpool(sync.accept_receipt, node, raw, rid)
     return Response(status_code=204)
