@@ -15,8 +15,13 @@ from accord.cli.main import app
 TOKEN = re.compile(r"accord_key_[0-9A-Z]+_[A-Za-z0-9_-]+")
 
 
+# Typer draws usage errors in a Rich box as wide as the terminal: at 80 columns a long temporary path (as
+# under pytest-xdist) is cut, and a test looking for the file's name in the message fails by chance.
+WIDE = {"COLUMNS": "400", "TERMINAL_WIDTH": "400"}
+
+
 def run(args: list[str], env: dict[str, str] | None = None, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, args, env=env, input=input, catch_exceptions=False)
+    result = CliRunner().invoke(app, args, env={**WIDE, **(env or {})}, input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
