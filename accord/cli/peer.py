@@ -17,7 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import banks, federation, peers, sync
+from accord.services import banks, federation, peers, sightings, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -139,16 +139,36 @@ def peer_sync(
 @peer_app.command("share")
 def peer_share(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option("--org", help="the organisation whose bank it is")],
-    bank: Annotated[str, typer.Option("--bank", help="the bank (name or id)")],
+    org: Annotated[str, typer.Option("--org", help="the organisation whose bank or reports they are")],
     agreement: Annotated[str, typer.Option("--agreement", help="the signed agreement whose feed it joins")],
     category: Annotated[str, typer.Option("--category", help="the data category it is shared as")],
+    bank: Annotated[str | None, typer.Option("--bank", help="the bank (name or id)")] = None,
+    reports: Annotated[
+        bool,
+        typer.Option("--reports", help="share the organisation's reports of the category (sightings) instead"),
+    ] = False,
+    marking_max: Annotated[
+        str | None,
+        typer.Option("--marking-max", help="with --reports: the highest marking shared (default the agreement's)"),
+    ] = None,
 ) -> None:
-    """Share a bank into an agreement's sync feed: its entries now and every later change, retractions too."""
+    """Share a bank into an agreement's sync feed (its entries now and every later change, retractions too),
+    or with --reports the organisation's reports of a category (those stored now and every later one)."""
+    if reports == (bank is not None):
+        raise fail("give either --bank BANK or --reports")
+    if marking_max is not None and not reports:
+        raise fail("--marking-max goes with --reports")
     with command_node(ctx) as node, reporting():
-        bank_id = banks.resolve_local(node, org, bank)
-        sync.share_bank(node, None, org, bank_id, agreement, category)
-    out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
+        if reports:
+            rule = sightings.share_reports(node, None, org, agreement, category, marking_max)
+        else:
+            assert bank is not None
+            bank_id = banks.resolve_local(node, org, bank)
+            sync.share_bank(node, None, org, bank_id, agreement, category)
+    if reports:
+        out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement}")
+    else:
+        out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
 
 
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]

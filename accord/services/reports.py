@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from accord.services.audit import authorize, draft
 from accord.services.custody import record_reports
 from accord.services.matching import match_intake
 from accord.services.node import Node
+from accord.services.sightings import to_feeds
 from accord.store import audit as audit_store
 from accord.store import observables as observable_store
 from accord.store import reports as store
@@ -45,6 +46,7 @@ __all__ = [
     "list_page",
     "search_identifier",
     "search_media",
+    "store_received",
     "submit",
 ]
 
@@ -70,12 +72,17 @@ def _store(
     """Insert new reports with their links, their "received" custody leaves and their audit events, in the
     caller's transaction (custody before audit: the lock order of accord.services.custody). Their media and
     URLs are matched against the banks the organisation sees in the same transaction, the whole batch at
-    once (``accord.services.matching.match_intake``: one query when it sees no bank). ``bulk``: a batch of
-    an import, whose additions to existing observable records wait for the import's fold."""
+    once (``accord.services.matching.match_intake``: one query when it sees no bank), and appended to the
+    sync feeds the organisation's share rules put them in (``accord.services.sightings.to_feeds``: one
+    query when it has none). ``bulk``: a batch of an import, whose additions to existing observable records
+    wait for the import's fold."""
     store.insert_many(conn, items, defer=bulk)
     custody.record_received(node, conn, items)
     matched = match_intake(node, conn, actor, items, request_id)
-    audit_store.append(conn, [*(_create_draft(node, actor, i, request_id) for i in items), *matched])
+    shared = (
+        to_feeds(node, conn, actor.org_id, [i.id for i in items], items[0].ingested_at, request_id) if items else []
+    )
+    audit_store.append(conn, [*(_create_draft(node, actor, i, request_id) for i in items), *matched, *shared])
 
 
 def _create_draft(node: Node, actor: Actor, r: NewReport, request_id: str | None) -> audit_store.AuditDraft:
@@ -139,6 +146,33 @@ def _submit_once(node: Node, actor: Actor, p: Prepared, idem_key: str | None, re
         if idem_key is not None:
             store.insert_idempotency(conn, actor, idem_key, p.digest, item.id, node.clock.now())
         return Submission(p.as_report(item.id, item.org_id, item.submitted_by, item.ingested_at), created=True)
+
+
+def store_received(
+    node: Node,
+    conn: Connection,
+    actor: Actor,
+    prepared: Sequence[Prepared],
+    on_stamped: Callable[[list[NewReport]], None],
+) -> dict[str, ReportId]:
+    """Store reports received from a peer (each with an external id naming its origin) as ``actor``'s, in
+    the caller's transaction, exactly as intake stores any report: custody "received" leaves, matching,
+    feeds, audit. ``on_stamped`` runs with the new reports before they are stored (their provenance goes
+    in first, so the feeds see it). Returns {external id: report id}, those stored before included."""
+    ext = [str(p.report_in.external_id) for p in prepared]
+    seen = store.existing_by_external_id(conn, actor, ext)
+    out = {e: ReportId(v[0]) for e, v in seen.items()}
+    now = node.clock.now()
+    fresh = []
+    for e, p in zip(ext, prepared, strict=True):
+        if e not in out:
+            item = _stamped(node, actor, flatten(p), now)
+            out[e] = item.id
+            fresh.append(item)
+    if fresh:
+        on_stamped(fresh)
+        _store(node, conn, actor, fresh, None)
+    return out
 
 
 @dataclass(frozen=True)

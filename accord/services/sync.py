@@ -1,5 +1,6 @@
-"""Sync: pull-based, cursor-resumable, idempotent exchange of bank entries and their retractions between
-nodes (docs/federation.md, "Sync").
+"""Sync: pull-based, cursor-resumable, idempotent exchange of bank entries and their retractions, sightings
+(reports, ``accord.services.sightings``) and verdict counts on received entries (``accord.services.verdicts``)
+between nodes (docs/federation.md, "Sync").
 
 The sending node keeps, per agreement, a feed: the numbered, append-only sequence of changes to the banks
 shared into it (``share_bank``), appended in the transaction that makes each change. A peer that is a
@@ -33,6 +34,7 @@ from typing import Any
 
 import httpx
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from accord.custody.entry import CustodyAction
@@ -40,10 +42,14 @@ from accord.errors import Conflict, Invalid, NotFound, Unavailable
 from accord.exchange.agreement import ObjectMeta, check_outgoing
 from accord.exchange.envelope import Opened, Refused, digest, seal, verified
 from accord.exchange.receipt import RECEIPT_TYPE, receipt, verify_receipt
+from accord.ids import ActorId, OrgId
+from accord.intake.prepare import prepare
 from accord.model.agreement import Agreement
 from accord.model.bank import BankIn, EntriesIn, EntryIn
-from accord.model.organisation import Actor
-from accord.services import banks, custody, federation
+from accord.model.organisation import Actor, ActorKind
+from accord.model.report import ReportIn
+from accord.services import banks, custody, federation, sightings, verdicts
+from accord.services import reports as report_service
 from accord.services.audit import draft
 from accord.services.audit import record as audit_record
 from accord.services.node import Node
@@ -53,9 +59,12 @@ from accord.store import federation as fed_store
 from accord.store import orgs as org_store
 from accord.store import peers as peer_store
 from accord.store import sync as store
+from accord.store import taxii as taxii_store
 from accord.store.federation import EnvelopeRow
+from accord.store.reports import NewReport
 
 __all__ = [
+    "BANK_KIND",
     "BATCH_TYPE",
     "FEED_PATH",
     "PULL_TYPE",
@@ -73,6 +82,7 @@ __all__ = [
 FEED_PATH = "/v1/federation/feed"
 RECEIPTS_PATH = "/v1/federation/receipts"
 PULL_TYPE = "sync.pull"
+BANK_KIND = "bank.entry"
 BATCH_TYPE = "sync.batch"
 _BACKOFF_BASE_S = 5.0
 
@@ -383,15 +393,38 @@ def _apply(node: Node, peer: str, agreement: Agreement, position: int, raw: byte
     return result, answer, bool(obj["more"])
 
 
+_SIGHTING_FIELDS = ("received_at", "incident_type", "urgency", "marking", "location", "subjects", "media")
+_SYNC_ACTOR = "federation sync"
+
+
 def _apply_items(
+    node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
+) -> tuple[int, int]:
+    kinds = (BANK_KIND, sightings.SIGHTING_KIND, verdicts.COUNTS_KIND)
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or it.get("kind") not in kinds or not isinstance(it.get("version"), int):
+            raise Refused("malformed", f"item {i} is not a feed item", sender=peer)
+        if _rank(node, str(it.get("marking", ""))) > _rank(node, opened.marking):
+            raise Refused("agreement", f"item {i} is marked above its envelope", clause="max_marking", sender=peer)
+    applied = skipped = 0
+    for kind, apply in (
+        (BANK_KIND, _apply_entries),
+        (sightings.SIGHTING_KIND, _apply_sightings),
+        (verdicts.COUNTS_KIND, _apply_counts),
+    ):
+        mine = [it for it in items if it["kind"] == kind]
+        if mine:
+            a, s = apply(node, conn, peer, agreement, org, mine, opened)
+            applied, skipped = applied + a, skipped + s
+    return applied, skipped
+
+
+def _apply_entries(
     node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
 ) -> tuple[int, int]:
     for i, it in enumerate(items):
         if (
-            not isinstance(it, dict)
-            or it.get("kind") != "bank.entry"
-            or it.get("op") not in ("add", "remove", "retract")
-            or not isinstance(it.get("version"), int)
+            it.get("op") not in ("add", "remove", "retract")
             or not isinstance(it.get("bank"), dict)
             or not isinstance(it.get("entry"), dict)
         ):
@@ -410,7 +443,7 @@ def _apply_items(
         if seen is not None and seen[0] >= it["version"]:
             skipped += 1
             continue
-        bank_id = _mirror(node, conn, peer, agreement, org, it["bank"])
+        bank_id = _mirror(node, conn, peer, agreement, org, it["bank"], opened.category)
         if it["op"] == "add":
             adds.setdefault(bank_id, []).append(it)
             done[oid] = (it["version"], "")  # its local id once flushed
@@ -427,6 +460,109 @@ def _apply_items(
         applied += 1
     _flush(node, conn, peer, org, adds, done)
     store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    return applied, skipped
+
+
+def _sync_actor(node: Node, conn: Connection, org: str) -> Actor:
+    """The organisation's service actor that received sightings are stored by (no role, no credential)."""
+    found = store.service_actor(conn, org, _SYNC_ACTOR)
+    actor = Actor(
+        id=ActorId(found or node.ids("act")),
+        org_id=OrgId(org),
+        name=_SYNC_ACTOR,
+        kind=ActorKind.service,
+        roles=frozenset(),
+    )
+    if found is None:
+        org_store.insert_actor(conn, actor, node.clock.now())
+    return actor
+
+
+def _apply_sightings(
+    node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
+) -> tuple[int, int]:
+    """Store each new sighting as a report of the organisation, with its provenance: custody "received"
+    leaf, matching, search and feeds as any intake. Only an item of the envelope's category is taken."""
+    known = store.applied_versions(conn, peer, [str(it["id"]) for it in items])
+    fresh: dict[str, tuple[str, Any]] = {}  # external id -> (origin id, prepared)
+    skipped = 0
+    for i, it in enumerate(items):
+        oid, report = str(it["id"]), it.get("report")
+        if it.get("op") != "add" or not isinstance(report, dict) or not 0 < len(oid) <= 100:
+            raise Refused("malformed", f"item {i} is not a sighting", sender=peer)
+        if oid in known or f"{peer}/{oid}" in fresh:
+            skipped += 1
+            continue
+        if report.get("incident_type") != opened.category:
+            raise Refused("agreement", f"item {i} is not of the envelope's category", clause="categories", sender=peer)
+        body = {k: report[k] for k in _SIGHTING_FIELDS if k in report}
+        body |= {"external_id": f"{peer}/{oid}", "source": "partner"}
+        try:
+            fresh[f"{peer}/{oid}"] = (oid, prepare(ReportIn.model_validate(body), node.vocab))
+        except (ValidationError, Invalid) as e:
+            raise Refused("malformed", f"item {i} is not a valid report: {str(e)[:200]}", sender=peer) from None
+    if not fresh:
+        return 0, skipped
+    actor = _sync_actor(node, conn, org)
+    now = node.clock.now()
+
+    def provenance(stamped: list[NewReport]) -> None:
+        rows = [(str(r.id), org, peer, fresh[str(r.flat.external_id)][0], agreement.id) for r in stamped]
+        store.insert_sightings(conn, rows, now)
+
+    stored = report_service.store_received(node, conn, actor, [p for _, p in fresh.values()], provenance)
+    taxii_store.publish(conn, org, list(stored.values()), agreement.id)  # held under it: its retention applies
+    store.set_applied(conn, peer, [(oid, 1, stored[ext]) for ext, (oid, _) in fresh.items()], set())
+    return len(fresh), skipped
+
+
+_COUNTS = ("confirmed", "false_positive", "not_actionable")
+
+
+def _apply_counts(
+    node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
+) -> tuple[int, int]:
+    """Keep a peer's verdict counts on entries of this node's banks shared with it under the agreement, and
+    flag an entry whose counts, the peer's added, pass its bank's thresholds. Counts on an entry not shared
+    with that peer are ignored (skipped)."""
+    for i, it in enumerate(items):
+        if (
+            not isinstance(it.get("bank_id"), str)
+            or not isinstance(it.get("entry_id"), int)
+            or not all(isinstance(it.get(k), int) and it[k] >= 0 for k in _COUNTS)
+        ):
+            raise Refused("malformed", f"item {i} is not a verdict count", sender=peer)
+    known = store.applied_versions(conn, peer, [str(it["id"]) for it in items])
+    now = node.clock.now()
+    applied = 0
+    done: dict[str, tuple[int, str]] = {}
+    events = []
+    latest = {str(it["id"]): it for it in sorted(items, key=lambda it: it["version"])}
+    skipped = len(items) - len(latest)  # older counts of an object in the same batch: only its latest count
+    for oid, it in latest.items():
+        bank_id, entry_id = it["bank_id"], it["entry_id"]
+        seen = known.get(oid)
+        if seen is not None and seen[0] >= it["version"]:
+            skipped += 1
+            continue
+        shared = any(s.agreement_id == agreement.id and s.org_id == org for s in store.shares_of(conn, bank_id))
+        try:
+            bank_store.entry(conn, bank_id, entry_id) if shared else None
+        except NotFound:
+            shared = False
+        if not shared:
+            skipped += 1
+            continue
+        confirmed, fp, na = (int(it[k]) for k in _COUNTS)
+        counts = store.RemoteCounts(peer, entry_id, bank_id, confirmed, fp, na, it["version"])
+        store.set_remote_counts(conn, counts, now)
+        done[oid] = (it["version"], str(entry_id))
+        events += verdicts.flag_if_due(node, conn, bank_id, entry_id, now, None)
+        verdicts.counts_to_origin(node, conn, bank_id, entry_id, now)  # a mirror shared on: on up the chain
+        applied += 1
+    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    if events:
+        audit_store.append(conn, events)
     return applied, skipped
 
 
@@ -453,7 +589,9 @@ def _flush(
     adds.clear()
 
 
-def _mirror(node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, head: dict[str, Any]) -> str:
+def _mirror(
+    node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, head: dict[str, Any], category: str
+) -> str:
     """The local mirror of a peer's bank, created with the first entry it brings."""
     origin = str(head.get("id"))
     found = store.mirror_bank(conn, peer, origin)
@@ -469,7 +607,7 @@ def _mirror(node: Node, conn: Connection, peer: str, agreement: Agreement, org: 
         bank = banks.create_in(node, conn, org, None, body, None)
     except (Invalid, ValueError) as e:
         raise Refused("malformed", f"bank {origin} cannot be mirrored here: {e}", sender=peer) from None
-    store.insert_mirror(conn, peer, origin, agreement.id, bank.id)
+    store.insert_mirror(conn, peer, origin, agreement.id, bank.id, category)
     return bank.id
 
 

@@ -905,6 +905,8 @@ sync_mirrors = Table(
     Column("origin_bank", String(200), primary_key=True),
     Column("agreement_id", ID, nullable=False),
     Column("bank_id", ID, ForeignKey("banks.id"), nullable=False, unique=True),
+    # the data category its entries came as (what a verdict-counts item back to the origin travels as)
+    Column("category", String(40)),
 )
 
 # Every object applied from a peer, by its id there, with the version last applied: what makes applying a
@@ -918,6 +920,51 @@ sync_objects = Table(
     Column("local_id", String(200), nullable=False),
 )
 __all__ += ["sync_cursors", "sync_feed", "sync_mirrors", "sync_objects", "sync_shares"]
+
+# Sightings (docs/federation.md, "Sync"). A share rule: the organisation's reports of one category, marked
+# at most ``marking_max``, go into the agreement's feed (those stored already and every later one).
+sync_report_shares = Table(
+    "sync_report_shares",
+    metadata,
+    Column("agreement_id", ID, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("marking_max", String(20), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# A report received as a sighting: its provenance (the peer, the report's id there, the agreement it came
+# under). Onward sharing of the report is judged by that agreement.
+sync_sightings = Table(
+    "sync_sightings",
+    metadata,
+    Column("report_id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("peer", String(128), nullable=False),
+    Column("origin_report", String(200), nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("peer", "origin_report"),
+)
+
+# Verdict counts a peer holds on one of this node's bank entries (its matches against its mirror of the
+# entry): the latest counts per (peer, entry), added to the entry's own by false-positive flagging.
+sync_remote_verdicts = Table(
+    "sync_remote_verdicts",
+    metadata,
+    Column("peer", String(128), primary_key=True),
+    Column("entry_id", SERIAL, primary_key=True, autoincrement=False),
+    Column("bank_id", ID, nullable=False),
+    Column("confirmed", Integer, nullable=False),
+    Column("false_positive", Integer, nullable=False),
+    Column("not_actionable", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "entry_id"),
+)
+# a verdict-counts item's next version is the last one in the feed for that object, plus one
+Index("ix_sync_feed_agreement_id_object_id", sync_feed.c.agreement_id, sync_feed.c.object_id)
+__all__ += ["sync_remote_verdicts", "sync_report_shares", "sync_sightings"]
 
 # Deconfliction runs over the transport (docs/federation.md, "Deconfliction between nodes"): one row per PSI
 # query this node started (role initiator) or answered (role responder), owned by the organisation this

@@ -13,26 +13,53 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from accord.store.schema import sync_cursors, sync_feed, sync_mirrors, sync_objects, sync_shares
+from accord.store.schema import (
+    actors,
+    bank_entries,
+    banks,
+    reports,
+    sync_cursors,
+    sync_feed,
+    sync_mirrors,
+    sync_objects,
+    sync_remote_verdicts,
+    sync_report_shares,
+    sync_shares,
+    sync_sightings,
+)
 
 __all__ = [
     "Cursor",
     "FeedItem",
+    "FeedReport",
     "NewFeedItem",
+    "RemoteCounts",
+    "ReportShare",
     "Share",
+    "add_report_share",
     "add_share",
     "append_feed",
     "applied_versions",
     "cursor",
+    "entry_source",
     "feed_page",
+    "feed_reports",
     "insert_mirror",
+    "insert_sightings",
+    "last_version",
     "mirror_bank",
+    "mirror_category",
     "mirror_of_bank",
+    "remote_counts",
+    "report_shares",
+    "service_actor",
     "set_applied",
     "set_cursor",
+    "set_remote_counts",
     "shares_of",
+    "sighting_of",
 ]
 
 
@@ -178,10 +205,27 @@ def mirror_of_bank(conn: Connection, bank_id: str) -> tuple[str, str, str] | Non
     return None if r is None else (r.peer, r.origin_bank, r.agreement_id)
 
 
-def insert_mirror(conn: Connection, peer: str, origin_bank: str, agreement_id: str, bank_id: str) -> None:
+def insert_mirror(
+    conn: Connection, peer: str, origin_bank: str, agreement_id: str, bank_id: str, category: str | None = None
+) -> None:
     conn.execute(
-        insert(sync_mirrors).values(peer=peer, origin_bank=origin_bank, agreement_id=agreement_id, bank_id=bank_id)
+        insert(sync_mirrors).values(
+            peer=peer, origin_bank=origin_bank, agreement_id=agreement_id, bank_id=bank_id, category=category
+        )
     )
+
+
+def entry_source(conn: Connection, entry_id: int) -> tuple[str, str] | None:
+    """(source, bank marking) of a bank entry: a mirror entry's source names its peer, bank and entry."""
+    e, b = bank_entries.c, banks.c
+    q = select(e.source, b.marking).join(banks, b.id == e.bank_id).where(e.id == entry_id)
+    r = conn.execute(q).first()
+    return None if r is None else (r.source or "", r.marking)
+
+
+def mirror_category(conn: Connection, bank_id: str) -> str | None:
+    """The data category a mirror bank's entries came as (None: mirrored before it was recorded)."""
+    return conn.execute(select(sync_mirrors.c.category).where(sync_mirrors.c.bank_id == bank_id)).scalar()
 
 
 def applied_versions(conn: Connection, peer: str, object_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -204,3 +248,177 @@ def set_applied(conn: Connection, peer: str, rows: Sequence[tuple[str, int, str]
     for o, v, loc in rows:
         if o in known:
             conn.execute(update(sync_objects).where(t.peer == peer, t.object_id == o).values(version=v, local_id=loc))
+
+
+def last_version(conn: Connection, agreement_id: str, object_id: str) -> int:
+    """The highest version of an object in the agreement's feed (0: never appended)."""
+    t = sync_feed.c
+    q = select(func.max(t.version)).where(t.agreement_id == agreement_id, t.object_id == object_id)
+    return int(conn.execute(q).scalar() or 0)
+
+
+# --- sightings: report share rules and received reports' provenance --------------------------------
+
+
+@dataclass(frozen=True)
+class ReportShare:
+    agreement_id: str
+    category: str
+    org_id: str
+    marking_max: str
+
+
+def add_report_share(conn: Connection, share: ReportShare, at: datetime) -> None:
+    conn.execute(
+        insert(sync_report_shares).values(
+            agreement_id=share.agreement_id,
+            category=share.category,
+            org_id=share.org_id,
+            marking_max=share.marking_max,
+            at=at,
+        )
+    )
+
+
+def report_shares(conn: Connection, org_id: str, agreement_id: str | None = None) -> list[ReportShare]:
+    """The organisation's report share rules (of one agreement, or all)."""
+    t = sync_report_shares.c
+    q = select(sync_report_shares).where(t.org_id == org_id)
+    if agreement_id is not None:
+        q = q.where(t.agreement_id == agreement_id)
+    rows = conn.execute(q.order_by(t.agreement_id, t.category))
+    return [ReportShare(r.agreement_id, r.category, r.org_id, r.marking_max) for r in rows]
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """What a sighting carries of a stored report (never the sealed blob, its pointers or the narrative),
+    with the agreement it was received under (None: the organisation's own)."""
+
+    id: str
+    marking: str
+    incident_type: str
+    received_under: str | None
+    body: dict[str, Any]
+
+
+def feed_reports(
+    conn: Connection,
+    org_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    after: str | None = None,
+    limit: int = 1000,
+) -> list[FeedReport]:
+    """The organisation's reports by id (``ids``), or a page of those of ``categories`` in id order."""
+    r, s = reports.c, sync_sightings.c
+    q = (
+        select(
+            r.id,
+            r.source,
+            r.received_at,
+            r.incident_type,
+            r.urgency,
+            r.marking,
+            r.location,
+            r.subjects,
+            r.media,
+            s.agreement_id.label("received_under"),
+        )
+        .select_from(reports.outerjoin(sync_sightings, s.report_id == r.id))
+        .where(r.org_id == org_id)
+    )
+    if ids is not None:
+        q = q.where(r.id.in_(list(ids)))
+    if categories is not None:
+        q = q.where(r.incident_type.in_(list(categories)))
+    if after is not None:
+        q = q.where(r.id > after)
+    out = []
+    for row in conn.execute(q.order_by(r.id).limit(None if ids is not None else limit)):
+        received = row.received_at.isoformat().replace("+00:00", "Z")
+        body = {
+            "source": row.source,
+            "received_at": received,
+            "incident_type": row.incident_type,
+            "urgency": row.urgency,
+            "marking": row.marking,
+            "location": row.location,
+            "subjects": row.subjects,
+            "media": row.media,
+        }
+        out.append(FeedReport(row.id, row.marking, row.incident_type, row.received_under, body))
+    return out
+
+
+def insert_sightings(conn: Connection, rows: Sequence[tuple[str, str, str, str, str]], at: datetime) -> None:
+    """Record (report id, organisation, peer, origin report id, agreement) for reports received as sightings."""
+    if rows:
+        conn.execute(
+            insert(sync_sightings),
+            [
+                {"report_id": r, "org_id": o, "peer": p, "origin_report": x, "agreement_id": a, "at": at}
+                for r, o, p, x, a in rows
+            ],
+        )
+
+
+def sighting_of(conn: Connection, report_id: str) -> tuple[str, str, str] | None:
+    """(peer, origin report id, agreement) of a report received as a sighting; None for one's own."""
+    t = sync_sightings.c
+    r = conn.execute(select(t.peer, t.origin_report, t.agreement_id).where(t.report_id == report_id)).first()
+    return None if r is None else (r.peer, r.origin_report, r.agreement_id)
+
+
+def service_actor(conn: Connection, org_id: str, name: str) -> str | None:
+    """The id of the organisation's actor named ``name`` that holds no role (a service actor that stands
+    for the node itself, such as the one received sightings are stored by)."""
+    t = actors.c
+    q = select(t.id).where(t.org_id == org_id, t.name == name, t.kind == "service").order_by(t.id).limit(1)
+    return conn.execute(q).scalar()
+
+
+# --- verdict counts a peer holds on this node's entries --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteCounts:
+    peer: str
+    entry_id: int
+    bank_id: str
+    confirmed: int
+    false_positive: int
+    not_actionable: int
+    version: int
+
+
+def set_remote_counts(conn: Connection, c: RemoteCounts, at: datetime) -> None:
+    """Keep the peer's latest counts on the entry (they replace the ones it sent before)."""
+    t = sync_remote_verdicts.c
+    values = {
+        "bank_id": c.bank_id,
+        "confirmed": c.confirmed,
+        "false_positive": c.false_positive,
+        "not_actionable": c.not_actionable,
+        "version": c.version,
+        "at": at,
+    }
+    where = (t.peer == c.peer, t.entry_id == c.entry_id)
+    if conn.execute(update(sync_remote_verdicts).where(*where).values(**values)).rowcount == 0:
+        conn.execute(insert(sync_remote_verdicts).values(peer=c.peer, entry_id=c.entry_id, **values))
+
+
+def remote_counts(conn: Connection, entry_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+    """Per entry: (confirmed, false_positive, not_actionable) summed over the peers that sent counts."""
+    t = sync_remote_verdicts.c
+    out: dict[int, tuple[int, int, int]] = {}
+    ids = sorted(set(entry_ids))
+    for start in range(0, len(ids), 5000):
+        q = (
+            select(t.entry_id, func.sum(t.confirmed), func.sum(t.false_positive), func.sum(t.not_actionable))
+            .where(t.entry_id.in_(ids[start : start + 5000]))
+            .group_by(t.entry_id)
+        )
+        out.update({int(e): (int(c), int(f), int(n)) for e, c, f, n in conn.execute(q)})
+    return out

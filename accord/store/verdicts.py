@@ -19,6 +19,7 @@ from accord.errors import NotFound
 from accord.model.bank import EntryCounts
 from accord.model.verdict import EntryFlag, MatchRecord, Verdict, VerdictKind
 from accord.store.schema import banks, entry_flags, match_verdicts, matches
+from accord.store.sync import remote_counts
 
 __all__ = [
     "FlagPolicy",
@@ -121,7 +122,8 @@ def set_verdict(
 
 
 def entry_counts(conn: Connection, entry_ids: Sequence[int]) -> dict[int, EntryCounts]:
-    """Per entry: its matches and its current verdicts by kind, across every organisation (counts only)."""
+    """Per entry: its matches and its current verdicts by kind, across every organisation (counts only), with
+    the verdict counts peers sent back on it (their matches against their mirror of the entry; sync)."""
     out = {i: EntryCounts() for i in entry_ids}
     m, v = matches.c, match_verdicts.c
     for chunk in _chunks(sorted(set(entry_ids))):
@@ -135,6 +137,15 @@ def entry_counts(conn: Connection, entry_ids: Sequence[int]) -> dict[int, EntryC
         )
         for entry_id, verdict, n in conn.execute(said):
             out[entry_id] = out[entry_id].model_copy(update={verdict: n})
+    for entry_id, (confirmed, fp, na) in remote_counts(conn, list(out)).items():
+        c = out[entry_id]
+        out[entry_id] = c.model_copy(
+            update={
+                "confirmed": c.confirmed + confirmed,
+                "false_positive": c.false_positive + fp,
+                "not_actionable": c.not_actionable + na,
+            }
+        )
     return out
 
 

@@ -130,3 +130,30 @@ def test_agreement_add_upstream(tmp_path: Path) -> None:
     assert code == 2 and "already stored" in err
     code, out, _ = run([*cb, "agreement", "list"])
     assert PH in out
+
+
+def test_share_reports_at_the_console(tmp_path: Path) -> None:
+    """``accord peer share --reports``: a rule per agreement and category; bad input exits 2 naming what is
+    wrong and adds no rule."""
+    p_site, p = open_site(tmp_path / "p", "Platform", OrgKind.platform, "NL")
+    h_site, hn = open_site(tmp_path / "h", "Hotline", OrgKind.hotline, "DE")
+    try:
+        know(p, hn, h_site)
+        know(hn, p, p_site)
+        agree([(p, p_site), (hn, h_site)], PH)
+    finally:
+        p.close()
+        hn.close()
+    share = ["--data-dir", str(p_site.data_dir), "peer", "share", "--org", p_site.org, "--agreement", PH]
+    code, _, err = run([*share, "--category", "csam"])
+    assert code == 2 and "either --bank BANK or --reports" in err
+    code, _, err = run([*share, "--category", "csam", "--bank", "x", "--marking-max", "GREEN"])
+    assert code == 2 and "--reports" in err
+    code, _, err = run([*share, "--reports", "--category", "csam", "--marking-max", "RED"])
+    assert code == 2 and "max_marking" in err
+    assert _count(p_site, schema.sync_report_shares) == 0
+    code, out, err = run([*share, "--reports", "--category", "csam", "--marking-max", "GREEN"])
+    assert code == 0 and f"reports of csam up to GREEN shared into the feed of {PH}" in out, err
+    code, _, err = run([*share, "--reports", "--category", "csam"])
+    assert code == 2 and "already shared" in err
+    assert _count(p_site, schema.sync_report_shares) == 1
