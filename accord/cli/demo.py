@@ -41,7 +41,10 @@ def _fresh_dir(settings: Settings) -> Settings:
 
 
 def run_demo(settings: Settings, seed: int, reports: int, out: Console, err: Console) -> tuple[Node, list[str]]:
+    import orjson
+
     from accord.simulate import generate
+    from accord.simulate.transfer_reports import transfer_reports
 
     settings = _fresh_dir(settings)
     node = open_node(settings)
@@ -61,9 +64,17 @@ def run_demo(settings: Settings, seed: int, reports: int, out: Console, err: Con
         result = report_service.ingest_lines(
             node, actor, numbered_lines(fh, options), on_batch=lambda r: advance(r.lines)
         )
+    # the world's money moves as a financial-intelligence partner's reports, so money runs have transfers
+    with (world / "transfers.ndjson").open("rb") as fh:
+        docs = transfer_reports(orjson.loads(line) for line in fh if line.strip())
+        carried = [(i, orjson.dumps(doc)) for i, doc in enumerate(docs, 1)]
+    with counting_progress(len(carried), err, "ingesting transfers") as advance:
+        money = report_service.ingest_lines(node, actor, iter(carried), on_batch=lambda r: advance(r.lines))
     lines = [
         f"demo node ready: {result.accepted} reports from a synthetic world (seed {seed}) in {settings.data_dir}",
+        f"money:        {money.accepted} partner reports carrying the world's transfers (accord analyze money --org)",
         f"ground truth: {world / 'truth.json'}",
+        f"organisation: {org.id}",
         f"admin key:    {admin_key.token}",
         f"analyst key:  {analyst.token}",
         f"auditor key:  {auditor.token}",

@@ -23,6 +23,15 @@ def test_demo_loads_a_world_and_refuses_foreign_directories(tmp_path: Path) -> N
     code, out, err = run(["--data-dir", str(demo_dir), "demo", "--reports", "400", "--no-serve"])
     assert code == 0, err
     assert "demo node ready: 400 reports" in out and "analyst key:  accord_key_" in out
+    carried = sum(1 for line in (demo_dir / "world" / "transfers.ndjson").read_text().splitlines() if line)
+    reports = -(-carried // 25)
+    assert carried > 0 and f"money:        {reports} partner reports carrying the world's transfers" in out
+    # the money analysis on the demo node reads those transfers
+    org = next(line.split()[-1] for line in out.splitlines() if line.startswith("organisation:"))
+    money = tmp_path / "money.json"
+    code, out2, err = run(["--data-dir", str(demo_dir), "analyze", "money", "--org", org, "--out", str(money)])
+    assert code == 0, err
+    assert orjson.loads(money.read_bytes())["transfers_stored"] == carried
     code, out, _ = run(["--data-dir", str(demo_dir), "demo", "--reports", "200", "--no-serve"])
     assert code == 0 and "demo node ready: 200 reports" in out  # rebuilt, not appended
     other = tmp_path / "precious"
