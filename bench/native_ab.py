@@ -2,13 +2,16 @@
 
     python bench/native_ab.py A=/work/main B=. --rounds 5
     python bench/native_ab.py B=. --file bench/out/formats/reports.ndjson --rounds 1
+    python bench/native_ab.py main=/work/main big=/work/main --env big:ACCORD_BULK_BATCH_SIZE=10000
 
 Wall-clock timings on a shared machine move with its load, so the trees run in turn (A B A B ...), each
 into a fresh SQLite node (a copy of a node initialised once per tree), and the medians and the per-round
-ratios are printed. Each run's user+system CPU and bytes written come from ``getrusage`` of the ingest
-process tree; ``--instructions`` runs each import under ``valgrind --tool=callgrind`` and adds the instructions
-executed by the process tree, which do not depend on the machine's load (use a small file: about 50x slower).
-Default file: the native export that ``bench/formats.py`` writes (run that first).
+ratios are printed. Each run's user+system CPU, bytes written and peak RSS come from ``wait4`` of the
+ingest process (its parse helper included); ``--instructions`` runs each import under ``valgrind
+--tool=callgrind`` and adds the instructions executed by the process tree, which do not depend on the
+machine's load (use a small file: about 50x slower, 100x on a loaded machine). Default file: the native
+export that ``bench/formats.py`` writes (run that first). ``--env NAME:VAR=VALUE`` sets an environment
+variable for one tree's runs only (the same checkout may appear under two names).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 0
+EXTRA: dict[str, dict[str, str]] = {}  # tree name -> environment for its runs only
 OUT = ROOT / "bench" / "out"
 
 
@@ -49,12 +52,13 @@ def template(name: str, tree: Path) -> tuple[Path, str]:
     return data, next(w for w in created.split() if w.startswith("accord_key_"))
 
 
-def node_env(tree: Path, data: Path) -> dict[str, str]:
+def node_env(tree: Path, data: Path, name: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
     env["ACCORD_DATA_DIR"] = str(data)
     env["PYTHONPATH"] = str(tree)
     if BATCH:
         env["ACCORD_BULK_BATCH_SIZE"] = str(BATCH)
+    env.update(EXTRA.get(name, {}))
     return env
 
 
@@ -66,18 +70,24 @@ def once(name: str, tree: Path, tmpl: Path, key: str, file: Path, instructions: 
     cmd += ["--parse-workers", "1"]  # what a file of 8 MiB or more gets by default; smaller files too
     if instructions:
         cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={data}/cg.%p", *cmd]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    # cwd: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH
-    res = subprocess.run(cmd, env=node_env(tree, data), capture_output=True, text=True, cwd=tree)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out, err = data / "stdout.txt", data / "stderr.txt"
+    with out.open("w") as o, err.open("w") as e:
+        t = time.perf_counter()
+        # cwd: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH
+        proc = subprocess.Popen(cmd, env=node_env(tree, data, name), stdout=o, stderr=e, text=True, cwd=tree)
+        # this run's own usage (its parse helper included): wait4 rather than RUSAGE_CHILDREN, whose peak
+        # RSS is the largest of every run so far
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    res = subprocess.CompletedProcess(cmd, proc.returncode, out.read_text(), err.read_text())
     if res.returncode != 0:
         raise SystemExit(f"{name}: ingest failed: {res.stderr[-2000:]}")
     row = {
         "wall_s": wall,
-        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "written_mib": (after.ru_oublock - before.ru_oublock) * 512 / 2**20,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "written_mib": usage.ru_oublock * 512 / 2**20,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
         "load": os.getloadavg()[0],
     }
     if instructions:  # every process of the tree, the parse helper included
@@ -86,6 +96,7 @@ def once(name: str, tree: Path, tmpl: Path, key: str, file: Path, instructions: 
         row["instructions_by_process_g"] = [int(c) / 1e9 for c in counts]  # type: ignore[assignment]
     print(
         f"  {name}: {wall:6.2f} s  cpu {row['cpu_s']:6.2f} s  written {row['written_mib']:7.1f} MiB  "
+        f"rss {row['peak_rss_mib']:5.0f} MiB  "
         f"load {row['load']:.1f}  {res.stdout.strip().splitlines()[-1]}"
         + (
             f"  {row['instructions_g']:.3f} G instr {row['instructions_by_process_g']}"
@@ -102,6 +113,7 @@ def main() -> None:
     ap.add_argument("trees", nargs="+", help="NAME=PATH of a checkout to import with")
     ap.add_argument("--file", type=Path, default=OUT / "formats" / "reports.ndjson")
     ap.add_argument("--batch-size", type=int, help="ACCORD_BULK_BATCH_SIZE for every run")
+    ap.add_argument("--env", action="append", default=[], help="NAME:VAR=VALUE for one tree's runs")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--instructions", action="store_true", help="count instructions with callgrind")
     args = ap.parse_args()
@@ -109,6 +121,12 @@ def main() -> None:
     BATCH = args.batch_size or 0
     file = args.file.resolve()
     trees = {n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.trees)}
+    for spec in args.env:
+        name, _, assignment = spec.partition(":")
+        var, _, value = assignment.partition("=")
+        if name not in trees or not var:
+            raise SystemExit(f"--env {spec!r}: expected NAME:VAR=VALUE with NAME one of {', '.join(trees)}")
+        EXTRA.setdefault(name, {})[var] = value
     reports = sum(1 for line in file.open("rb") if line.strip())
     nodes = {n: template(n, tree) for n, tree in trees.items()}
     rows: dict[str, list[dict[str, float]]] = {n: [] for n in trees}
@@ -122,7 +140,9 @@ def main() -> None:
         summary[n] = {"median_wall_s": wall, "reports_per_s": reports / wall, "runs": rs}
         print(
             f"{n}: median {wall:.2f} s = {reports / wall:,.0f} reports/s; "
-            f"cpu median {statistics.median(x['cpu_s'] for x in rs):.2f} s"
+            f"cpu median {statistics.median(x['cpu_s'] for x in rs):.2f} s; "
+            f"written median {statistics.median(x['written_mib'] for x in rs):,.0f} MiB; "
+            f"peak RSS max {max(x['peak_rss_mib'] for x in rs):.0f} MiB"
         )
     names = list(trees)
     for other in names[1:]:
