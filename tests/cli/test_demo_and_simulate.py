@@ -29,7 +29,7 @@ def test_demo_loads_a_world_and_refuses_foreign_directories(tmp_path: Path) -> N
     # the money analysis on the demo node reads those transfers
     org = next(line.split()[-1] for line in out.splitlines() if line.startswith("organisation:"))
     money = tmp_path / "money.json"
-    code, out2, err = run(["--data-dir", str(demo_dir), "analyze", "money", "--org", org, "--out", str(money)])
+    code, _, err = run(["--data-dir", str(demo_dir), "analyze", "money", "--org", org, "--out", str(money)])
     assert code == 0, err
     assert orjson.loads(money.read_bytes())["transfers_stored"] == carried
     code, out, _ = run(["--data-dir", str(demo_dir), "demo", "--reports", "200", "--no-serve"])
