@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 
 from accord.custody.entry import CustodyAction, CustodyEntry
@@ -45,6 +44,7 @@ from accord.safeguards.policy import Action
 from accord.services import custody
 from accord.services.audit import authorize, draft
 from accord.services.audit import record as audit_record
+from accord.services.federation import post_signed
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import deconfliction as store
@@ -448,13 +448,7 @@ async def _finish(
 
 async def _post(node: Node, base_url: str, raw: bytes, identity: Any) -> bytes:
     """The peer's answer to an envelope: the body of a 200; a refusal's signed receipt raises ``Refused``."""
-    try:
-        async with httpx.AsyncClient(
-            transport=node.peer_transport, timeout=node.settings.federation_timeout_s
-        ) as client:
-            r = await client.post(base_url + PATH, content=raw, headers={"content-type": "application/json"})
-    except httpx.HTTPError as e:
-        raise Unavailable(f"peer at {base_url} did not answer: {type(e).__name__}") from None
+    r = await post_signed(node, base_url + PATH, raw)
     if r.status_code == 200:
         return r.content
     try:

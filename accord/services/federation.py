@@ -371,15 +371,19 @@ async def deliver(
     return Delivery(env_id, got)
 
 
+async def post_signed(node: Node, url: str, raw: bytes) -> httpx.Response:
+    """POST signed bytes to a peer through the node's transport, within the federation timeout; a peer that
+    does not answer is ``Unavailable`` (the inbox, sync and deconfliction all send this way)."""
+    try:
+        async with httpx.AsyncClient(transport=node.peer_transport, timeout=node.settings.federation_timeout_s) as c:
+            return await c.post(url, content=raw, headers={"content-type": "application/json"})
+    except httpx.HTTPError as e:
+        raise Unavailable(f"peer at {url} did not answer: {type(e).__name__}") from None
+
+
 async def _post(node: Node, base_url: str, raw: bytes) -> bytes:
     """The receipt a peer answers with: the body of a 200, or the ``receipt`` member of a refusal's problem."""
-    try:
-        async with httpx.AsyncClient(
-            transport=node.peer_transport, timeout=node.settings.federation_timeout_s
-        ) as client:
-            r = await client.post(base_url + INBOX_PATH, content=raw, headers={"content-type": "application/json"})
-    except httpx.HTTPError as e:
-        raise Unavailable(f"peer at {base_url} did not answer: {type(e).__name__}") from None
+    r = await post_signed(node, base_url + INBOX_PATH, raw)
     if r.status_code == 200:
         return r.content
     try:

@@ -611,14 +611,6 @@ def _mirror(
     return bank.id
 
 
-async def _post(node: Node, url: str, raw: bytes) -> httpx.Response:
-    try:
-        async with httpx.AsyncClient(transport=node.peer_transport, timeout=node.settings.federation_timeout_s) as c:
-            return await c.post(url, content=raw, headers={"content-type": "application/json"})
-    except httpx.HTTPError as e:
-        raise Unavailable(f"peer at {url} did not answer: {type(e).__name__}") from None
-
-
 async def pull(node: Node, peer: str, agreement: Agreement, *, force: bool = False) -> Pulled:
     """Pull one peer's feed under one agreement from the stored cursor to its end (module docstring)."""
     with node.db.read() as conn:
@@ -641,7 +633,7 @@ async def pull(node: Node, peer: str, agreement: Agreement, *, force: bool = Fal
             now=node.clock.now(),
         )
         try:
-            r = await _post(node, target.base_url + FEED_PATH, request)
+            r = await federation.post_signed(node, target.base_url + FEED_PATH, request)
             if r.status_code != 200:
                 raise Unavailable(f"peer {peer} answered {r.status_code}: {_problem(r)}")
             step, answer, more = await asyncio.to_thread(_apply, node, peer, agreement, total.position, r.content)
@@ -676,7 +668,7 @@ def _problem(r: httpx.Response) -> str:
 async def _send_receipt(node: Node, base_url: str, answer: bytes) -> bool:
     """Post a receipt back; a receipt the sender did not take is kept here all the same (on the row)."""
     try:
-        r = await _post(node, base_url + RECEIPTS_PATH, answer)
+        r = await federation.post_signed(node, base_url + RECEIPTS_PATH, answer)
     except Unavailable:
         return False
     return r.status_code == 204
