@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import orjson
@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from accord.custody.entry import CustodyAction, CustodyEntry
 from accord.errors import NotFound, Unavailable
-from accord.exchange.agreement import ObjectMeta, check_outgoing
+from accord.exchange.agreement import ObjectMeta, Refusal, check_outgoing
 from accord.exchange.envelope import Opened, Refused, digest, open_envelope, seal
 from accord.exchange.receipt import Receipt, receipt, verify_receipt
 from accord.ids import ActorId, OrgId
@@ -222,6 +222,34 @@ def _own_agreement(node: Node, actor: Actor, agreement_id: str) -> Agreement:
     return agreement
 
 
+def refuse_send(
+    node: Node,
+    actor: Actor | None,
+    refusal: Refusal,
+    object_type: str,
+    object_id: str,
+    request_id: str | None,
+    *,
+    org_id: str | None = None,
+    **detail: object,
+) -> NoReturn:
+    """An outgoing share the agreement refuses: audited (``federation.send``, refused, naming the clause),
+    then raised as ``Refused``. Sending an envelope, sharing a bank and sharing reports all refuse this way."""
+    event = draft(
+        node,
+        actor,
+        "federation.send",
+        object_type,
+        object_id,
+        request_id=request_id,
+        org_id=org_id,
+        outcome="refused",
+        detail={**detail, "clause": refusal.clause, "detail": refusal.detail},
+    )
+    audit_record(node, event)
+    raise Refused("agreement", str(refusal), clause=refusal.clause)
+
+
 def seal_for(
     node: Node,
     actor: Actor,
@@ -246,20 +274,7 @@ def seal_for(
     meta = ObjectMeta(node.me.node_id, peer, purpose, marking, category, upstream)
     refusal = check_outgoing(agreement, meta, now)
     if refusal is not None:
-        audit_record(
-            node,
-            draft(
-                node,
-                actor,
-                "federation.send",
-                "agreement",
-                agreement_id,
-                request_id=request_id,
-                outcome="refused",
-                detail={"peer": peer, "clause": refusal.clause, "detail": refusal.detail},
-            ),
-        )
-        raise Refused("agreement", str(refusal), clause=refusal.clause)
+        refuse_send(node, actor, refusal, "agreement", agreement_id, request_id, peer=peer)
     return seal(
         node.me,
         recipient=peer,

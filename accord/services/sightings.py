@@ -25,11 +25,10 @@ from sqlalchemy import Connection
 
 from accord.errors import Conflict, Invalid, NotFound
 from accord.exchange.agreement import ObjectMeta, check_outgoing
-from accord.exchange.envelope import Refused
 from accord.model.agreement import Agreement
 from accord.model.organisation import Actor
 from accord.services.audit import draft
-from accord.services.audit import record as audit_record
+from accord.services.federation import refuse_send
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import federation as fed_store
@@ -219,18 +218,4 @@ def share_reports(
                 events.append(_refusal_event(node, actor, org, refused, request_id))
             audit_store.append(conn, events)
             return rule
-    audit_record(
-        node,
-        draft(
-            node,
-            actor,
-            "federation.send",
-            "agreement",
-            agreement.id,
-            request_id=request_id,
-            org_id=org,
-            outcome="refused",
-            detail={"agreement": agreement.id, "clause": refusal.clause, "detail": refusal.detail},
-        ),
-    )
-    raise Refused("agreement", str(refusal), clause=refusal.clause)
+    refuse_send(node, actor, refusal, "agreement", agreement.id, request_id, org_id=org, agreement=agreement.id)

@@ -51,7 +51,6 @@ from accord.model.report import ReportIn
 from accord.services import banks, custody, federation, sightings, verdicts
 from accord.services import reports as report_service
 from accord.services.audit import draft
-from accord.services.audit import record as audit_record
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import banks as bank_store
@@ -158,21 +157,7 @@ def share_bank(
             event = draft(node, actor, "sync.share", "bank", bank.id, request_id=request_id, org_id=org, detail=detail)
             audit_store.append(conn, [event])
             return share
-    audit_record(
-        node,
-        draft(
-            node,
-            actor,
-            "federation.send",
-            "bank",
-            bank.id,
-            request_id=request_id,
-            org_id=org,
-            outcome="refused",
-            detail={"agreement": agreement.id, "clause": refusal.clause, "detail": refusal.detail},
-        ),
-    )
-    raise Refused("agreement", str(refusal), clause=refusal.clause)
+    federation.refuse_send(node, actor, refusal, "bank", bank.id, request_id, org_id=org, agreement=agreement.id)
 
 
 @dataclass(frozen=True)
