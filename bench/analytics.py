@@ -112,17 +112,30 @@ def quality(reports: Path, truth: dict) -> dict[str, object]:
     return out
 
 
-def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, float]:
+def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, dict[str, float]]:
+    """Each stage's wall seconds, CPU seconds (this process, all threads; the ingest's child process for
+    ingest) and the load average when it ended: on a shared machine the wall time alone cannot be read."""
+    import os
+    import resource
+
     from accord.model.analytics import RunIn
     from accord.services import analytics
     from accord.services.node import open_node
     from accord.settings import Settings
 
-    times: dict[str, float] = {}
+    times: dict[str, dict[str, float]] = {}
+
+    def record(kind: str, wall: float, cpu: float) -> None:
+        times[kind] = {"wall": round(wall, 1), "cpu": round(cpu, 1), "load": round(os.getloadavg()[0], 1)}
+        print(f"{kind}: {times[kind]}", flush=True)
+
     env, key = fresh_node(f"analytics-{n}", None)
     t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-m", "accord.cli", "ingest", str(reports), "--key", key], env=env, check=True)
-    times["ingest"] = round(time.perf_counter() - t, 1)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    record("ingest", time.perf_counter() - t, cpu)
     node = open_node(Settings(data_dir=Path(env["ACCORD_DATA_DIR"])))
     try:
         import sqlalchemy as sa
@@ -142,11 +155,10 @@ def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, float]:
             ("timeline", {}),
         ]
         for kind, params in stages:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             outcome = analytics.run_local(node, org, RunIn(kind=kind, parameters=params))
-            times[kind] = round(time.perf_counter() - t, 1)
             assert outcome.doc is not None, outcome.run.error
-            print(f"{kind}: {times[kind]} s", flush=True)
+            record(kind, time.perf_counter() - t, time.process_time() - c)
     finally:
         node.close()
     return times
