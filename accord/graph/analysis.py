@@ -141,7 +141,7 @@ def keyplayers_result(net: Network, params: KeyPlayersParams, note: Note | None 
         wanted = set(params.jurisdictions or ())
         actionable = [v for v in done.order if not wanted or wanted.intersection(net.entities[graph.ids[v]].countries)]
         pool = actionable[: max(CANDIDATES, 5 * params.k)]
-        picked = choose(graph, params.k, pool)
+        picked = choose(graph, params.k, pool, order=done.order)
         doc["choice"] = {
             "k": params.k,
             "jurisdictions": params.jurisdictions,
