@@ -314,6 +314,9 @@ def communities(
     resolution: Annotated[float, typer.Option(help="resolution parameter (CPM: minimum density)")] = 1.0,
     seed: Annotated[int, typer.Option(help="same seed, same communities")] = 0,
     min_size: Annotated[int, typer.Option(min=1, help="leave out smaller communities")] = 3,
+    iterations: Annotated[
+        int, typer.Option(min=1, max=1000, help="Leiden passes (more: closer to convergence, slower)")
+    ] = 2,
     mapping: MappingOpt = None,
     org: OrgOpt = None,
     resolve_run: ResolveRunOpt = None,
@@ -323,7 +326,9 @@ def communities(
 
     _only_one(world, org)
     if org is not None:
-        params = _graph_params(resolve_run, method=method, resolution=resolution, seed=seed, min_size=min_size)
+        params = _graph_params(
+            resolve_run, method=method, resolution=resolution, seed=seed, min_size=min_size, iterations=iterations
+        )
         found_doc = _on_node(ctx, org, "communities", params)
         _write(out_file, _json(found_doc))
         kept = len(found_doc["communities"])
@@ -334,10 +339,10 @@ def communities(
     net = _network(world, mapping, True)
     with reporting(), err.status("finding communities"):
         g = net.graph(simple=True)
-        part = detect(g, method, resolution=resolution, seed=seed)
+        part = detect(g, method, resolution=resolution, seed=seed, iterations=iterations)
         found = summarise(net, g, part, min_size=min_size)
     doc = {
-        "method": method, "resolution": resolution, "seed": seed, "quality": part.quality,
+        "method": method, "resolution": resolution, "seed": seed, "iterations": iterations, "quality": part.quality,
         "entities": len(part.names), "communities_total": part.count,
         "communities": [
             {"number": c.number, "size": c.size, "services": c.services, "jurisdictions": c.jurisdictions,

@@ -77,7 +77,7 @@ def communities_result(
     """Leiden communities, each summarised; ``membership`` gives the community of every member of one
     that is kept (at least ``min_size`` members)."""
     g = net.graph(_kinds(params), simple=True)
-    part = detect(g, params.method, resolution=params.resolution, seed=params.seed)
+    part = detect(g, params.method, resolution=params.resolution, seed=params.seed, iterations=params.iterations)
     found = summarise(net, g, part, min_size=params.min_size, org_jurisdiction=org_jurisdiction)
     return {
         **_counts(net, g.ecount()),

@@ -77,6 +77,7 @@ class CommunitiesParams(_Graph):
     resolution: float = Field(1.0, gt=0, le=1000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     min_size: int = Field(3, ge=1, le=100_000, description="leave out smaller communities")
+    iterations: int = Field(2, ge=1, le=1000, description="Leiden passes (more: closer to convergence, slower)")
 
 
 class KeyPlayersParams(_Graph):

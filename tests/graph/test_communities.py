@@ -36,6 +36,7 @@ def test_finds_planted_groups_stably(method: str, resolution: float) -> None:
     g = net.graph(simple=True)
     p = detect(g, method, resolution=resolution, seed=3)
     assert p == detect(g, method, resolution=resolution, seed=3)
+    assert detect(g, method, resolution=resolution, seed=3, iterations=-1).membership == p.membership
     planted = [0 if "/u0" in n else 1 for n in p.names]
     assert compare(p.membership, planted) == {"ari": 1.0, "nmi": 1.0}
     summary = summarise(net, g, p, hubs=2)
@@ -52,6 +53,9 @@ def test_empty_graph_and_bad_parameters() -> None:
         detect(empty, "louvain")
     with pytest.raises(Invalid, match="positive"):
         detect(empty, "cpm", resolution=0)
+    for bad in (0, -2):
+        with pytest.raises(Invalid, match="iterations"):
+            detect(empty, iterations=bad)
     with pytest.raises(Invalid, match="same nodes"):
         compare([0, 1], [0])
 
