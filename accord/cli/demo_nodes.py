@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -56,7 +56,7 @@ NODES = (
 # which pairs sign an agreement, and whether it allows onward sharing (the platform and the police share
 # none: what the police gets of the platform's comes through the hotline)
 AGREEMENTS = (("platform", "hotline", True), ("hotline", "police", False))
-# seconds between the background sync rounds while the demo serves
+# seconds between the background sync rounds while the demo serves (``run_federation_demo``'s default)
 SYNC_INTERVAL_S = 30.0
 # the name of the platform's shared bank, and the data category it is shared as
 BANK_NAME = "platform media hashes"
@@ -234,11 +234,23 @@ async def sync_round(nodes: list[DemoNode], out: Console) -> tuple[int, int, int
     return counts[0], counts[1], counts[2]
 
 
-async def _keep_syncing(nodes: list[DemoNode], out: Console, interval: float) -> None:
-    """Each node pulls its peers every ``interval`` seconds; a peer that failed waits out its backoff
-    (``sync.pull`` skips it until then)."""
+async def _keep_syncing(
+    nodes: list[DemoNode],
+    out: Console,
+    interval: float,
+    stop: asyncio.Event,
+    on_round: Callable[[int], None] | None = None,
+) -> int:
+    """Each node pulls its peers every ``interval`` seconds until ``stop`` is set; a peer that failed waits out
+    its backoff (``sync.pull`` skips it until then). A round under way when ``stop`` is set is finished, not
+    cut: its batches commit with their cursors before the nodes close. ``on_round`` hears the number of
+    each round done. Returns the rounds run."""
+    rounds = 0
     while True:
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            return rounds
         for n in nodes:
             try:
                 done = await sync.sync(n.node)
@@ -247,9 +259,21 @@ async def _keep_syncing(nodes: list[DemoNode], out: Console, interval: float) ->
                 continue
             if any(r.applied for r in done):
                 out.print(f"sync at the {n.name}: {_pulled(done)}")
+        rounds += 1
+        if on_round is not None:
+            on_round(rounds)
 
 
-async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
+async def _serve(
+    nodes: list[DemoNode],
+    serve: bool,
+    out: Console,
+    interval: float = SYNC_INTERVAL_S,
+    stop: asyncio.Event | None = None,
+    on_round: Callable[[int], None] | None = None,
+) -> int:
+    """Serve the nodes, deconflict and sync once, then (``serve``) keep syncing every ``interval`` seconds
+    until ``stop`` is set (by default: Ctrl-C or SIGTERM). Returns the background rounds run."""
     servers = [
         _Server(
             uvicorn.Config(create_app(n.node), host="127.0.0.1", port=int(n.url.rsplit(":", 1)[1]), log_level="warning")
@@ -257,12 +281,14 @@ async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
         for n in nodes
     ]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
-    background: asyncio.Task[None] | None = None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    background: asyncio.Task[int] | None = None
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+    rounds = 0
     try:
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
@@ -280,26 +306,37 @@ async def _serve(nodes: list[DemoNode], serve: bool, out: Console) -> None:
         )
         await sync_round(nodes, out)
         if serve:
-            out.print(f"serving the three nodes, each syncing every {SYNC_INTERVAL_S:g} s (Ctrl-C to stop)")
-            background = asyncio.create_task(_keep_syncing(nodes, out, SYNC_INTERVAL_S))
+            out.print(f"serving the three nodes, each syncing every {interval:g} s (Ctrl-C to stop)")
+            background = asyncio.create_task(_keep_syncing(nodes, out, interval, stop, on_round))
             await stop.wait()
     finally:
         if background is not None:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            stop.set()  # the round under way finishes (bounded by the federation timeout), then the loop ends
+            limit = max(n.node.settings.federation_timeout_s for n in nodes) + 5
+            try:
+                rounds = await asyncio.wait_for(background, limit)
+            except TimeoutError:
+                out.print("sync: the last round did not finish in time and was cut")
         for s in servers:
             s.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+    return rounds
 
 
 def run_federation_demo(
-    settings: Settings, seed: int, reports: int, port: int, serve: bool, out: Console, err: Console
+    settings: Settings,
+    seed: int,
+    reports: int,
+    port: int,
+    serve: bool,
+    out: Console,
+    err: Console,
+    interval: float = SYNC_INTERVAL_S,
 ) -> None:
     root, nodes = setup(settings, seed, reports, port, err)
     out.print(f"three demo nodes in {root}")
     try:
-        asyncio.run(_serve(nodes, serve, out))
+        asyncio.run(_serve(nodes, serve, out, interval))
     finally:
         for n in nodes:
             n.node.close()

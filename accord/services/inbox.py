@@ -10,12 +10,18 @@ Why the signature is checked before counting a request as a peer's: the key id i
 counting by the key id a request claims would let anyone spend a trusted peer's budget and cut it off. A
 request that only claims the peer's key is counted against its own address instead.
 
-Why in memory (``accord.safeguards.ratelimit``): refusing a flood must cost no write. A refusal is audited
-(``federation.rate-limit``, outcome ``refused``) only when it is the sender's first in its window, so a
-flood adds one audit row per window and sender, not one per request.
+Why in the database (``accord.store.inbox``, one row per sender and fixed window): with several worker
+processes, counts in each worker's memory would give a sender that many times the budget. Each counted
+request costs one small write transaction (an atomic increment); a refusal costs none once the worker knows
+the sender is over its limit in the window (``accord.safeguards.ratelimit.SharedLimiter`` remembers it), so
+a flood adds at most one write per worker and window. A refusal is audited (``federation.rate-limit``,
+outcome ``refused``) only when it is the sender's first in its window across all workers, so a flood adds
+one audit row per window and sender, not one per request.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 
@@ -25,6 +31,7 @@ from accord.exchange.envelope import find_key
 from accord.services.audit import draft
 from accord.services.audit import record as audit_record
 from accord.services.node import Node
+from accord.store import inbox as store
 from accord.store import orgs as org_store
 from accord.store import peers as peer_store
 
@@ -54,7 +61,12 @@ def admit(node: Node, raw: bytes, address: str, path: str, request_id: str | Non
     peer = sender_of(node, raw)
     limiter = node.inbox_limiter
     limit, window_s = limiter.limit, int(limiter.window.total_seconds())
-    verdict = limiter.hit(f"peer:{peer}" if peer else f"address:{address}", node.clock.now())
+
+    def count(sender: str, window_start: datetime) -> int:
+        with node.db.write() as conn:
+            return store.count_request(conn, sender, window_start)
+
+    verdict = limiter.hit(f"peer:{peer}" if peer else f"address:{address}"[:200], node.clock.now(), count)
     if verdict.allowed:
         return
     if verdict.first_refusal:

@@ -14,7 +14,7 @@ from accord.exchange.identity import NodeIdentity
 from accord.exchange.pending import Pending
 from accord.ids import IdFactory, UlidFactory
 from accord.safeguards.apikeys import KeyVerifier
-from accord.safeguards.ratelimit import AddressLimiter
+from accord.safeguards.ratelimit import AddressLimiter, SharedLimiter
 from accord.safeguards.seal import Sealer, load_or_create_key
 from accord.safeguards.signing import SigningKeyFile
 from accord.services.indexes import BankIndexes
@@ -38,8 +38,9 @@ class Node:
     signing: SigningKeyFile = field(init=False)
     # sign-in attempts per client address: in memory, so that refusing a flood writes nothing
     signin_limiter: AddressLimiter = field(init=False)
-    # requests to the federation inbox endpoints per sending peer (or client address): services.inbox
-    inbox_limiter: AddressLimiter = field(init=False)
+    # requests to the federation inbox endpoints per sending peer (or client address), counted in the
+    # database so that every worker spends one budget; it remembers in memory whom it refused (services.inbox)
+    inbox_limiter: SharedLimiter = field(init=False)
     # the PDQ index of each bank matched against, as of a bank version (docs/matching.md)
     bank_indexes: BankIndexes = field(init=False)
     # the node's federation identity (docs/federation.md), loaded or created by ``open_node``
@@ -54,7 +55,7 @@ class Node:
         self.signin_limiter = AddressLimiter(
             self.settings.signin_rate_limit, timedelta(seconds=self.settings.signin_rate_window_s)
         )
-        self.inbox_limiter = AddressLimiter(
+        self.inbox_limiter = SharedLimiter(
             self.settings.federation_rate_limit, timedelta(seconds=self.settings.federation_rate_window_s)
         )
         self.bank_indexes = BankIndexes(self.settings.data_dir / "indexes", self.settings.index_snapshot_changes)

@@ -10,12 +10,15 @@ envelope, recorded as sent (row and ``shared_out`` leaf) before it leaves. Every
 ``check_outgoing`` (marking, category, purpose and, for what this node received from another, onward
 sharing); a refused item is left out and the refusal audited.
 
-The puller opens the batch, applies it, keeps the envelope verbatim with the receipt it signs (custody
-leaves ``shared_in`` and ``receipt``) and moves its cursor, all in one transaction, then posts the receipt
-back, where the sender keeps it as a custody leaf. Applying is idempotent: each object is applied under
-its id at the sender and the bank version that changed it, and an item whose version is not newer than
-the one applied is skipped, so a batch applied twice (pulled again after a crash) changes nothing. A peer
-that fails is tried again after an exponential backoff with jitter.
+The puller opens the batch, applies it, keeps the envelope verbatim with the receipt it signs (custody leaves
+``shared_in`` and ``receipt``) and moves its cursor, all in one transaction, then posts the receipt back,
+where the sender keeps it as a custody leaf. A receipt the sender did not take stays marked as unsent and is
+sent again at the start of the next round with that peer, so both custody logs end up proving every hand-over.
+A pull at the feed's end is answered with a signed ``sync.idle`` envelope that neither side keeps (nothing was
+handed over: no row, leaf, receipt or audit event) and that leaves the cursor where it is. Applying is
+idempotent: each object is applied under its id at the sender and the bank version that changed it, and an
+item whose version is not newer than the one applied is skipped, so a batch applied twice (pulled again after
+a crash) changes nothing. A peer that fails is tried again after an exponential backoff with jitter.
 
 Received entries land in a mirror bank per (peer, origin bank), owned by the organisation this node
 speaks for under the agreement, so matching uses them; each entry's ``source`` names the peer, bank and
@@ -66,8 +69,10 @@ __all__ = [
     "BANK_KIND",
     "BATCH_TYPE",
     "FEED_PATH",
+    "IDLE_TYPE",
     "PULL_TYPE",
     "RECEIPTS_PATH",
+    "RESEND_PER_ROUND",
     "Pulled",
     "Served",
     "accept_receipt",
@@ -81,6 +86,9 @@ __all__ = [
 FEED_PATH = "/v1/federation/feed"
 RECEIPTS_PATH = "/v1/federation/receipts"
 PULL_TYPE = "sync.pull"
+IDLE_TYPE = "sync.idle"
+# receipts not yet taken that a round sends again before it pulls, at most
+RESEND_PER_ROUND = 50
 BANK_KIND = "bank.entry"
 BATCH_TYPE = "sync.batch"
 _BACKOFF_BASE_S = 5.0
@@ -199,6 +207,18 @@ def serve_pull(node: Node, raw: bytes, request_id: str | None = None) -> Served:
             org = agreement.party_of(me.node_id)
             assert org is not None  # open_envelope refused otherwise (parties)
             fetched = store.feed_page(conn, agreement.id, after, min(limit, node.settings.sync_batch) + 1)
+            if not fetched:  # nothing new: a signed answer that hands nothing over (no row, leaf or receipt)
+                idle = seal(
+                    me,
+                    recipient=opened.sender,
+                    agreement_id=agreement.id,
+                    purpose=opened.purpose,
+                    marking=_lowest_marking(node),
+                    category=agreement.categories[0],
+                    obj={"type": IDLE_TYPE, "after": after},
+                    now=now,
+                )
+                return Served(idle)
             batch = fetched[: min(limit, node.settings.sync_batch)]
             if batch:  # one category and one upstream agreement per envelope: cut where they change
                 key = (batch[0].category, batch[0].received_under)
@@ -342,6 +362,7 @@ class Pulled:
     backing_off: bool = False
     retry_at: datetime | None = None
     receipts_failed: int = field(default=0)
+    receipts_resent: int = field(default=0)
 
 
 def backoff(failures: int, cap_s: float, rng: random.Random | None = None) -> timedelta:
@@ -351,12 +372,27 @@ def backoff(failures: int, cap_s: float, rng: random.Random | None = None) -> ti
     return timedelta(seconds=base / 2 + (rng or random).random() * base / 2)
 
 
-def _apply(node: Node, peer: str, agreement: Agreement, position: int, raw: bytes) -> tuple[Pulled, bytes, bool]:
-    """Open a batch, apply it, keep it and its receipt in custody and move the cursor: one transaction."""
+def _apply(
+    node: Node, peer: str, agreement: Agreement, position: int, raw: bytes
+) -> tuple[Pulled, tuple[str, bytes] | None, bool]:
+    """Open a batch, apply it, keep it and its receipt in custody (the receipt also as not yet taken by the
+    sender) and move the cursor: one transaction. Returns the result, (envelope id, receipt) and whether
+    more follows. A "nothing new" answer is opened (signature, agreement, nonce, freshness) and keeps
+    nothing; it only clears a failure count."""
     result = Pulled(peer, agreement.id)
     with node.db.write() as conn:
         opened, agreements = federation.open_in(node, conn, raw)
         obj = opened.object
+        if (
+            opened.sender == peer
+            and opened.agreement_id == agreement.id
+            and obj.get("type") == IDLE_TYPE
+            and obj.get("after") == position
+            and set(obj) == {"type", "after"}
+        ):
+            store.clear_failures(conn, peer, agreement.id, node.clock.now())
+            result.position = position
+            return result, None, False
         if (
             opened.sender != peer
             or opened.agreement_id != agreement.id
@@ -371,11 +407,12 @@ def _apply(node: Node, peer: str, agreement: Agreement, position: int, raw: byte
         org = agreement.party_of(node.me.node_id)
         assert org is not None
         result.applied, result.skipped = _apply_items(node, conn, peer, agreement, org, obj["items"], opened)
-        _, answer = federation.store_accepted(node, conn, opened, agreements[opened.agreement_id], None)
+        env_id, answer = federation.store_accepted(node, conn, opened, agreements[opened.agreement_id], None)
+        store.add_unsent_receipt(conn, env_id, peer, agreement.id, node.clock.now())
         result.position = obj["next"]
         store.set_cursor(conn, store.Cursor(peer, agreement.id, obj["next"], 0, None, None), node.clock.now())
     result.batches = 1
-    return result, answer, bool(obj["more"])
+    return result, (env_id, answer), bool(obj["more"])
 
 
 _SIGHTING_FIELDS = ("received_at", "incident_type", "urgency", "marking", "location", "subjects", "media")
@@ -597,7 +634,8 @@ def _mirror(
 
 
 async def pull(node: Node, peer: str, agreement: Agreement, *, force: bool = False) -> Pulled:
-    """Pull one peer's feed under one agreement from the stored cursor to its end (module docstring)."""
+    """Pull one peer's feed under one agreement from the stored cursor to its end (module docstring), after
+    sending again the receipts the peer has not taken yet."""
     with node.db.read() as conn:
         cur = store.cursor(conn, peer, agreement.id)
         target = peer_store.get_peer(conn, peer)
@@ -606,40 +644,53 @@ async def pull(node: Node, peer: str, agreement: Agreement, *, force: bool = Fal
     if not force and cur.next_attempt_at is not None and cur.next_attempt_at > now:
         total.backing_off, total.retry_at = True, cur.next_attempt_at
         return total
-    while True:
-        request = seal(
-            node.me,
-            recipient=peer,
-            agreement_id=agreement.id,
-            purpose=agreement.purposes[0],
-            marking=_lowest_marking(node),
-            category=agreement.categories[0],
-            obj={"type": PULL_TYPE, "after": total.position, "limit": node.settings.sync_batch},
-            now=node.clock.now(),
-        )
-        try:
-            r = await federation.post_signed(node, target.base_url + FEED_PATH, request)
-            if r.status_code != 200:
-                raise Unavailable(f"peer {peer} answered {r.status_code}: {_problem(r)}")
-            step, answer, more = await asyncio.to_thread(_apply, node, peer, agreement, total.position, r.content)
-        except Refused as refused:
-            federation.audit_refused(node, r.content, refused, None)
-            rr = await _send_receipt(
-                node, target.base_url, receipt(node.me, refused, raw=r.content, now=node.clock.now())
+    stuck = await _resend_receipts(node, target.base_url, peer, agreement.id, total)
+    if stuck is not None:
+        return _failed(node, total, cur.failures, stuck)
+    taken: list[str] = []  # envelope ids whose receipt the peer took, dropped from the unsent in one write
+    try:
+        while True:
+            request = seal(
+                node.me,
+                recipient=peer,
+                agreement_id=agreement.id,
+                purpose=agreement.purposes[0],
+                marking=_lowest_marking(node),
+                category=agreement.categories[0],
+                obj={"type": PULL_TYPE, "after": total.position, "limit": node.settings.sync_batch},
+                now=node.clock.now(),
             )
-            total.receipts_failed += 0 if rr else 1
-            return _failed(node, total, cur.failures, f"batch refused: {refused.reason}: {refused.detail}")
-        except Unavailable as e:
-            return _failed(node, total, cur.failures, e.detail)
-        total.batches += 1
-        total.applied += step.applied
-        total.skipped += step.skipped
-        total.position = step.position
-        cur = store.Cursor(peer, agreement.id, step.position, 0, None, None)
-        if not await _send_receipt(node, target.base_url, answer):
-            total.receipts_failed += 1
-        if not more:
-            return total
+            try:
+                r = await federation.post_signed(node, target.base_url + FEED_PATH, request)
+                if r.status_code != 200:
+                    raise Unavailable(f"peer {peer} answered {r.status_code}: {_problem(r)}")
+                step, kept, more = await asyncio.to_thread(_apply, node, peer, agreement, total.position, r.content)
+            except Refused as refused:
+                federation.audit_refused(node, r.content, refused, None)
+                rr = await _send_receipt(
+                    node, target.base_url, receipt(node.me, refused, raw=r.content, now=node.clock.now())
+                )
+                total.receipts_failed += 0 if rr == 204 else 1
+                return _failed(node, total, cur.failures, f"batch refused: {refused.reason}: {refused.detail}")
+            except Unavailable as e:
+                return _failed(node, total, cur.failures, e.detail)
+            if kept is None:  # nothing new: no hand-over, the cursor stays
+                return total
+            total.batches += 1
+            total.applied += step.applied
+            total.skipped += step.skipped
+            total.position = step.position
+            cur = store.Cursor(peer, agreement.id, step.position, 0, None, None)
+            if await _send_receipt(node, target.base_url, kept[1]) == 204:
+                taken.append(kept[0])
+            else:
+                total.receipts_failed += 1
+            if not more:
+                return total
+    finally:
+        if taken:
+            with node.db.write() as conn:
+                store.drop_unsent_receipts(conn, taken)
 
 
 def _problem(r: httpx.Response) -> str:
@@ -650,13 +701,58 @@ def _problem(r: httpx.Response) -> str:
         return r.text[:200]
 
 
-async def _send_receipt(node: Node, base_url: str, answer: bytes) -> bool:
-    """Post a receipt back; a receipt the sender did not take is kept here all the same (on the row)."""
+async def _send_receipt(node: Node, base_url: str, answer: bytes) -> int | None:
+    """Post a receipt back: the status the sender answered (204: taken), None if it did not answer. A
+    receipt not taken stays on its row and among the unsent, and is sent again next round."""
     try:
         r = await federation.post_signed(node, base_url + RECEIPTS_PATH, answer)
     except Unavailable:
-        return False
-    return r.status_code == 204
+        return None
+    return r.status_code
+
+
+async def _resend_receipts(node: Node, base_url: str, peer: str, agreement_id: str, total: Pulled) -> str | None:
+    """Send again (oldest first, at most ``RESEND_PER_ROUND``) the receipts for batches pulled from the peer
+    that it has not taken. Taken (204): dropped from the unsent. Refused for good (another 4xx than 429:
+    the peer no longer holds the batch, or the receipt does not verify there): dropped and audited
+    ``sync.receipt`` refused, so one receipt cannot hold up the others. The peer not answering, or
+    answering 429 or 5xx: the round stops here, and the reason is returned (the round fails and backs
+    off as a failed pull does)."""
+    with node.db.read() as conn:
+        unsent = store.unsent_receipts(conn, peer, agreement_id, RESEND_PER_ROUND)
+    done: list[str] = []
+    refused: list[tuple[str, int]] = []
+    why = None
+    for env_id, answer in unsent:
+        status = await _send_receipt(node, base_url, answer)
+        if status == 204:
+            done.append(env_id)
+        elif status is not None and 400 <= status < 500 and status != 429:
+            refused.append((env_id, status))
+        else:
+            why = f"peer {peer} did not take a receipt sent again" + ("" if status is None else f" ({status})")
+            break
+    if done or refused:
+        with node.db.write() as conn:
+            store.drop_unsent_receipts(conn, done + [e for e, _ in refused])
+            if refused:
+                org = org_store.operator_org_id(conn)
+                events = [
+                    draft(
+                        node,
+                        None,
+                        "sync.receipt",
+                        "envelope",
+                        env_id,
+                        org_id=org,
+                        outcome="refused",
+                        detail={"peer": peer, "agreement": agreement_id, "status": status},
+                    )
+                    for env_id, status in refused
+                ]
+                audit_store.append(conn, events)
+    total.receipts_resent += len(done)
+    return why
 
 
 def _failed(node: Node, total: Pulled, failures: int, why: str) -> Pulled:

@@ -966,6 +966,32 @@ sync_remote_verdicts = Table(
 Index("ix_sync_feed_agreement_id_object_id", sync_feed.c.agreement_id, sync_feed.c.object_id)
 __all__ += ["sync_remote_verdicts", "sync_report_shares", "sync_sightings"]
 
+# A receipt this node signed for a batch it pulled, until the sender is known to have taken it: kept with
+# the batch (same transaction), deleted once the sender answers 204, sent again at the start of the next
+# round with that peer otherwise (docs/federation.md, "Sync"). The receipt's bytes stay on the envelope row.
+sync_receipts_unsent = Table(
+    "sync_receipts_unsent",
+    metadata,
+    Column("envelope_id", ID, primary_key=True),
+    Column("peer", String(128), nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "peer", "agreement_id", "at"),
+)
+
+# The inbox rate limit's counts (docs/federation.md, "Inbox rate limits"): requests per sender ("peer:<node>"
+# or "address:<ip>") in a fixed window aligned to the epoch, shared by every worker process on the
+# database; windows before the current one are deleted as new windows open.
+inbox_rate_windows = Table(
+    "inbox_rate_windows",
+    metadata,
+    Column("sender", String(200), primary_key=True),
+    Column("window_start", UtcDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index(None, "window_start"),
+)
+__all__ += ["inbox_rate_windows", "sync_receipts_unsent"]
+
 # Deconfliction runs over the transport (docs/federation.md, "Deconfliction between nodes"): one row per PSI
 # query this node started (role initiator) or answered (role responder), owned by the organisation this
 # node speaks for under the agreement. ``members`` holds the organisation's own items that the peer also

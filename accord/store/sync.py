@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from accord.store.schema import (
     actors,
     bank_entries,
     banks,
+    federation_envelopes,
     reports,
     sync_cursors,
     sync_feed,
     sync_mirrors,
     sync_objects,
+    sync_receipts_unsent,
     sync_remote_verdicts,
     sync_report_shares,
     sync_shares,
@@ -40,9 +42,12 @@ __all__ = [
     "Share",
     "add_report_share",
     "add_share",
+    "add_unsent_receipt",
     "append_feed",
     "applied_versions",
+    "clear_failures",
     "cursor",
+    "drop_unsent_receipts",
     "entry_source",
     "feed_page",
     "feed_reports",
@@ -60,6 +65,7 @@ __all__ = [
     "set_remote_counts",
     "shares_of",
     "sighting_of",
+    "unsent_receipts",
 ]
 
 
@@ -191,6 +197,41 @@ def set_cursor(conn: Connection, c: Cursor, at: datetime) -> None:
     done = conn.execute(update(sync_cursors).where(t.peer == c.peer, t.agreement_id == c.agreement_id).values(**values))
     if done.rowcount == 0:
         conn.execute(insert(sync_cursors).values(peer=c.peer, agreement_id=c.agreement_id, **values))
+
+
+def clear_failures(conn: Connection, peer: str, agreement_id: str, at: datetime) -> None:
+    """A pull answered again: the cursor's failures and backoff are cleared (its position unchanged)."""
+    t = sync_cursors.c
+    conn.execute(
+        update(sync_cursors)
+        .where(t.peer == peer, t.agreement_id == agreement_id, t.failures > 0)
+        .values(failures=0, next_attempt_at=None, last_error=None, updated_at=at)
+    )
+
+
+def add_unsent_receipt(conn: Connection, envelope_id: str, peer: str, agreement_id: str, at: datetime) -> None:
+    conn.execute(
+        insert(sync_receipts_unsent).values(envelope_id=envelope_id, peer=peer, agreement_id=agreement_id, at=at)
+    )
+
+
+def unsent_receipts(conn: Connection, peer: str, agreement_id: str, limit: int) -> list[tuple[str, bytes]]:
+    """(envelope id, receipt) of the batches pulled from ``peer`` under the agreement whose receipt the peer
+    has not been seen to take, oldest first, at most ``limit``."""
+    t, e = sync_receipts_unsent.c, federation_envelopes.c
+    q = (
+        select(t.envelope_id, e.receipt)
+        .join(federation_envelopes, e.id == t.envelope_id)
+        .where(t.peer == peer, t.agreement_id == agreement_id)
+        .order_by(t.at, t.envelope_id)
+        .limit(limit)
+    )
+    return [(r.envelope_id, bytes(r.receipt)) for r in conn.execute(q)]
+
+
+def drop_unsent_receipts(conn: Connection, envelope_ids: Sequence[str]) -> None:
+    if envelope_ids:
+        conn.execute(delete(sync_receipts_unsent).where(sync_receipts_unsent.c.envelope_id.in_(list(envelope_ids))))
 
 
 def mirror_bank(conn: Connection, peer: str, origin_bank: str) -> str | None:

@@ -59,6 +59,17 @@ def _open(tmp: Path, backend: str, clock: FixedClock, schemas: list[str], name: 
     return open_node(settings, clock=clock, schema=schema, keys=cheap)
 
 
+def another_worker(tmp: Path, backend: str, clock: FixedClock, name: str) -> Node:
+    """A second Node over the same data directory and database as the node ``_open`` made under ``name``: what
+    a second uvicorn worker of that node is (its own engines and in-memory state, the same rows)."""
+    cheap = KeyVerifier(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    if backend == "sqlite":
+        return open_node(Settings(data_dir=tmp / name, **RELAXED_RATE), clock=clock, keys=cheap)  # type: ignore[arg-type]
+    schema = f"t_{hashlib.sha256(str(tmp).encode()).hexdigest()[:8]}_{name}"
+    settings = Settings(data_dir=tmp / name, database_url=PG_URL, **RELAXED_RATE)  # type: ignore[arg-type]
+    return open_node(settings, clock=clock, schema=schema, keys=cheap)
+
+
 def agreement_between(pair_ids: dict[str, str], clock: FixedClock, agreement_id: str, **terms: object) -> Agreement:
     fields: dict[str, object] = {
         "id": agreement_id,
@@ -127,14 +138,16 @@ def pair(tmp_path: Path, backend: str, clock: FixedClock) -> Iterator[Pair]:
 
 class Router(httpx.AsyncBaseTransport):
     """One node's way to its peers: each peer's app by its URL's host, over httpx's ASGI transport. A host
-    mapped to None is down (the connection fails, as a stopped node's would)."""
+    mapped to None is down (the connection fails, as a stopped node's would); so is a request to one of the
+    ``down_paths`` (a peer that fails between two requests of one round)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, httpx.AsyncBaseTransport | None] = {}
+        self.down_paths: set[str] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         target = self.routes.get(request.url.host)
-        if target is None:
+        if target is None or request.url.path in self.down_paths:
             raise httpx.ConnectError(f"{request.url.host} is down", request=request)
         return await target.handle_async_request(request)
 

@@ -1,14 +1,17 @@
 """The inbox rate limit (``accord.services.inbox``): each sending peer, and each client address for a sender
 that is no trusted peer, gets a budget over the four peer-facing endpoints together; over it, 429
 problem+json with ``Retry-After``, nothing stored, and one audit event per sender and window however long
-the flood. A request that only claims a peer's key is counted against its address, not the peer."""
+the flood. A request that only claims a peer's key is counted against its address, not the peer. The counts
+are in the database: two workers of one node spend one budget."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,15 +19,16 @@ import pytest
 import sqlalchemy as sa
 
 from accord.api.app import create_app
+from accord.errors import RateLimited
 from accord.exchange.envelope import seal
 from accord.exchange.identity import NodeIdentity
 from accord.exchange.wire import canonical
-from accord.safeguards.ratelimit import AddressLimiter
-from accord.services import sync
+from accord.safeguards.ratelimit import SharedLimiter
+from accord.services import inbox, sync
 from accord.services.node import Node
 from accord.settings import Settings
 from accord.store import schema
-from tests.federation.conftest import Pair
+from tests.federation.conftest import Pair, another_worker
 
 LIMIT = 3
 PATHS = ("/v1/federation/envelopes", "/v1/federation/feed", "/v1/federation/receipts", "/v1/deconfliction/envelopes")
@@ -73,7 +77,7 @@ def stored(node: Node) -> int:
 
 @pytest.fixture
 def limited(pair: Pair) -> Pair:
-    pair.b.inbox_limiter = AddressLimiter(LIMIT, timedelta(seconds=60))
+    pair.b.inbox_limiter = SharedLimiter(LIMIT, timedelta(seconds=60))
     return pair
 
 
@@ -134,3 +138,71 @@ def test_unknown_senders_count_per_address_and_a_forged_signature_spends_no_peer
     assert post(p.b, "198.51.100.8", "/v1/federation/envelopes", forged).status_code == 403
     for _ in range(LIMIT):
         assert post(p.b, "198.51.100.7", "/v1/federation/feed", pull_request(p)).status_code == 200
+
+
+def windows(node: Node) -> list[tuple[str, int]]:
+    with node.db.read() as conn:
+        t = schema.inbox_rate_windows.c
+        return [(r.sender, r.count) for r in conn.execute(sa.select(t.sender, t.count).order_by(t.sender))]
+
+
+def test_two_workers_on_one_database_share_one_budget(limited: Pair, tmp_path: Path, backend: str) -> None:
+    p = limited
+    other = another_worker(tmp_path, backend, p.clock, "b")
+    try:
+        other.inbox_limiter = SharedLimiter(LIMIT, timedelta(seconds=60))
+        for worker in (p.b, other, p.b):  # the budget, spent across the two workers
+            assert post(worker, "192.0.2.1", "/v1/federation/feed", pull_request(p)).status_code == 200
+        for worker in (other, p.b):
+            r = post(worker, "192.0.2.1", "/v1/federation/feed", pull_request(p))
+            assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60, r.text
+        (event,) = limit_events(p.b)  # the first refusal across both workers, audited once
+        assert event.detail["sender"] == p.a.me.node_id
+        # each worker now knows the peer is over its limit: a flood is refused without a write
+        assert windows(p.b) == [(f"peer:{p.a.me.node_id}", LIMIT + 2)]
+        for worker in (p.b, other) * 5:
+            assert post(worker, "192.0.2.1", "/v1/federation/receipts", pull_request(p)).status_code == 429
+        assert windows(p.b) == [(f"peer:{p.a.me.node_id}", LIMIT + 2)] and len(limit_events(p.b)) == 1
+
+        # the next window: served again by either worker; the old window's row is deleted
+        p.clock.advance(timedelta(seconds=61))
+        assert post(other, "192.0.2.1", "/v1/federation/feed", pull_request(p)).status_code == 200
+        assert windows(p.b) == [(f"peer:{p.a.me.node_id}", 1)]
+    finally:
+        other.close()
+
+
+def test_concurrent_requests_at_two_workers_are_counted_exactly(pair: Pair, tmp_path: Path, backend: str) -> None:
+    """Four threads, two per worker, 40 requests at once against a budget of 25: exactly 25 are let through
+    (the increment is atomic on both backends) and the refusal is audited once."""
+    p = pair
+    budget = 25
+    other = another_worker(tmp_path, backend, p.clock, "b")
+    try:
+        for worker in (p.b, other):
+            worker.inbox_limiter = SharedLimiter(budget, timedelta(seconds=60))
+        raw = pull_request(p)
+        outcomes: list[bool] = []
+        lock = threading.Lock()
+        start = threading.Barrier(4)
+
+        def send(worker: Node) -> None:
+            start.wait()
+            for _ in range(10):
+                try:
+                    inbox.admit(worker, raw, "192.0.2.1", "/v1/federation/feed")
+                    ok = True
+                except RateLimited:
+                    ok = False
+                with lock:
+                    outcomes.append(ok)
+
+        threads = [threading.Thread(target=send, args=(w,)) for w in (p.b, other, p.b, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert (outcomes.count(True), outcomes.count(False)) == (budget, 40 - budget)
+        assert len(limit_events(p.b)) == 1
+    finally:
+        other.close()
