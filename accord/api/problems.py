@@ -92,6 +92,9 @@ def _accord(request: Request, exc: Exception) -> JSONResponse:
     reason = getattr(exc, "reason", None)
     if isinstance(reason, str):  # a stable refusal code next to the sentence (unsealing)
         extra["reason"] = reason
+    clause = getattr(exc, "clause", None)
+    if isinstance(clause, str):  # the agreement clause an outgoing share breaks (federation)
+        extra["clause"] = clause
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return problem(exc.status, exc.code, exc.title, exc.detail, request, headers, **extra)
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import banks, federation, peers, sightings, sync
+from accord.services import banks, case_refs, federation, peers, sightings, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -139,7 +139,7 @@ def peer_sync(
 @peer_app.command("share")
 def peer_share(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option("--org", help="the organisation whose bank or reports they are")],
+    org: Annotated[str, typer.Option("--org", help="the organisation whose bank, reports or case they are")],
     agreement: Annotated[str, typer.Option("--agreement", help="the signed agreement whose feed it joins")],
     category: Annotated[str, typer.Option("--category", help="the data category it is shared as")],
     bank: Annotated[str | None, typer.Option("--bank", help="the bank (name or id)")] = None,
@@ -151,24 +151,74 @@ def peer_share(
         str | None,
         typer.Option("--marking-max", help="with --reports: the highest marking shared (default the agreement's)"),
     ] = None,
+    case: Annotated[
+        str | None,
+        typer.Option("--case", help="share a reference to this case (never its title or report ids) instead"),
+    ] = None,
+    marking: Annotated[
+        str | None,
+        typer.Option("--marking", help="with --case: the reference's marking (default the agreement's maximum)"),
+    ] = None,
 ) -> None:
     """Share a bank into an agreement's sync feed (its entries now and every later change, retractions too),
-    or with --reports the organisation's reports of a category (those stored now and every later one)."""
-    if reports == (bank is not None):
-        raise fail("give either --bank BANK or --reports")
+    with --reports the organisation's reports of a category (those stored now and every later one), or with
+    --case a reference to one of its cases (and every later status change)."""
+    if [reports, bank is not None, case is not None].count(True) != 1:
+        raise fail("give one of --bank BANK, --reports or --case CASE")
     if marking_max is not None and not reports:
         raise fail("--marking-max goes with --reports")
+    if marking is not None and case is None:
+        raise fail("--marking goes with --case")
     with command_node(ctx) as node, reporting():
         if reports:
             rule = sightings.share_reports(node, None, org, agreement, category, marking_max)
+        elif case is not None:
+            shared, new = case_refs.share_case(node, None, org, case, agreement, category, marking)
         else:
             assert bank is not None
             bank_id = banks.resolve_local(node, org, bank)
             sync.share_bank(node, None, org, bank_id, agreement, category)
     if reports:
         out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement}")
+    elif case is not None:
+        already = "" if new else " (already: nothing changed)"
+        out.print(
+            f"case {case} shared into the feed of {agreement} as {shared.category} marked {shared.marking}, "
+            f"version {shared.version}{already}"
+        )
     else:
         out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
+
+
+@peer_app.command("unshare")
+def peer_unshare(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Option("--case", help="the case whose reference to withdraw")],
+    agreement: Annotated[str, typer.Option("--agreement", help="the agreement it is shared under")],
+) -> None:
+    """Stop sharing a case reference into an agreement's feed: the peers receive its withdrawal."""
+    with command_node(ctx) as node, reporting():
+        share = case_refs.unshare_case(node, None, case, agreement)
+    out.print(f"case {case} withdrawn from the feed of {agreement} (version {share.version})")
+
+
+@peer_app.command("cases")
+def peer_cases(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="the organisation they were received for")],
+    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="list withdrawn references too")] = False,
+) -> None:
+    """The case references peers shared with the organisation: one line each (never a title: none travels)."""
+    with command_node(ctx) as node, reporting():
+        found = case_refs.received(node, None, org, withdrawn=withdrawn)
+    for r in found:
+        out.print(
+            f"{r.origin_case} [bold]{r.status}[/bold] {r.jurisdiction} lead {r.lead_org_name} ({r.lead_org_id}) "
+            f"at {r.peer} under {r.agreement_id}, {r.linked_reports} linked reports, "
+            f"updated {r.updated_at.isoformat()}, version {r.version}"
+        )
+    if not found:
+        out.print("no case references")
 
 
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]

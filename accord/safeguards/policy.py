@@ -22,6 +22,9 @@ class Action(StrEnum):
     case_create = "case.create"
     case_read = "case.read"
     case_update = "case.update"
+    # Sharing a reference to one of the organisation's cases with a partner under an agreement (and stopping
+    # it): for those who own cases, investigators and supervisors (docs/federation.md, "Case references").
+    case_share = "case.share"
     identifier_search = "identifier.search"
     # Apart from identifier search: an identifier names a person, a media hash a file. A deployment can
     # grant hash look-ups (a hash-matching service's key) without search for people, and auditors filter
@@ -114,6 +117,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.case_create,
         _A.case_read,
         _A.case_update,
+        _A.case_share,
         _A.identifier_search,
         _A.media_search,
         _A.org_read,
@@ -136,6 +140,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _A.case_create,
         _A.case_read,
         _A.case_update,
+        _A.case_share,
         _A.identifier_search,
         _A.media_search,
         _A.org_read,

@@ -9,6 +9,7 @@ from accord.ids import CaseId
 from accord.model.case import TRANSITIONS, Case, CaseIn, CaseStatus
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
+from accord.services import case_refs
 from accord.services.audit import authorize, draft
 from accord.services.node import Node
 from accord.store import audit as audit_store
@@ -93,20 +94,20 @@ def set_status(node: Node, actor: Actor, case_id: str, status: CaseStatus, reque
             allowed = ", ".join(sorted(TRANSITIONS[case.status]))
             raise Invalid.at("/status", f"a {case.status.value} case can move to {allowed}, not {status.value}")
         store.set_status(conn, actor, case_id, status, node.clock.now())
-        audit_store.append(
-            conn,
-            [
-                draft(
-                    node,
-                    actor,
-                    "case.update",
-                    "case",
-                    case_id,
-                    request_id=request_id,
-                    detail={"from": case.status.value, "to": status.value},
-                )
-            ],
-        )
+        events = [
+            draft(
+                node,
+                actor,
+                "case.update",
+                "case",
+                case_id,
+                request_id=request_id,
+                detail={"from": case.status.value, "to": status.value},
+            )
+        ]
+        if status != case.status:  # a shared case's new status reaches its feeds in this transaction
+            events += case_refs.on_change(node, conn, actor.org_id, case_id, request_id, actor)
+        audit_store.append(conn, events)
         return store.get(conn, actor, case_id)
 
 
@@ -116,7 +117,8 @@ def link_reports(node: Node, actor: Actor, case_id: str, report_ids: list[str], 
         store.get(conn, actor, case_id)
         _check_reports(conn, actor, report_ids)
         added = store.link(conn, actor, case_id, report_ids, node.clock.now())
-        audit_store.append(
-            conn, [draft(node, actor, "case.link", "case", case_id, request_id=request_id, detail={"linked": added})]
-        )
+        events = [draft(node, actor, "case.link", "case", case_id, request_id=request_id, detail={"linked": added})]
+        if added:  # a shared case's new number of linked reports reaches its feeds in this transaction
+            events += case_refs.on_change(node, conn, actor.org_id, case_id, request_id, actor)
+        audit_store.append(conn, events)
         return store.get(conn, actor, case_id)

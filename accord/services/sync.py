@@ -49,14 +49,16 @@ from accord.ids import ActorId, OrgId
 from accord.intake.prepare import prepare
 from accord.model.agreement import Agreement
 from accord.model.bank import BankIn, EntriesIn, EntryIn
+from accord.model.case_ref import CaseRefBody, CaseReference
 from accord.model.organisation import Actor, ActorKind
 from accord.model.report import ReportIn
-from accord.services import banks, custody, federation, sightings, verdicts
+from accord.services import banks, case_refs, custody, federation, sightings, verdicts
 from accord.services import reports as report_service
 from accord.services.audit import draft
 from accord.services.node import Node
 from accord.store import audit as audit_store
 from accord.store import banks as bank_store
+from accord.store import case_refs as case_store
 from accord.store import federation as fed_store
 from accord.store import orgs as org_store
 from accord.store import peers as peer_store
@@ -422,7 +424,7 @@ _SYNC_ACTOR = "federation sync"
 def _apply_items(
     node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
 ) -> tuple[int, int]:
-    kinds = (BANK_KIND, sightings.SIGHTING_KIND, verdicts.COUNTS_KIND)
+    kinds = (BANK_KIND, sightings.SIGHTING_KIND, verdicts.COUNTS_KIND, case_refs.CASE_KIND)
     for i, it in enumerate(items):
         if not isinstance(it, dict) or it.get("kind") not in kinds or not isinstance(it.get("version"), int):
             raise Refused("malformed", f"item {i} is not a feed item", sender=peer)
@@ -433,6 +435,7 @@ def _apply_items(
         (BANK_KIND, _apply_entries),
         (sightings.SIGHTING_KIND, _apply_sightings),
         (verdicts.COUNTS_KIND, _apply_counts),
+        (case_refs.CASE_KIND, _apply_case_refs),
     ):
         mine = [it for it in items if it["kind"] == kind]
         if mine:
@@ -586,6 +589,68 @@ def _apply_counts(
     if events:
         audit_store.append(conn, events)
     return applied, skipped
+
+
+def _apply_case_refs(
+    node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
+) -> tuple[int, int]:
+    """Keep the latest version of each case reference for the organisation (``sync_case_refs``); a version
+    with status ``withdrawn`` withdraws it. Only the fields of a reference are taken (any other, a title
+    say, refuses the batch), and only a case whose lead organisation is the party its sender speaks for."""
+    bodies: list[CaseRefBody] = []
+    for i, it in enumerate(items):
+        try:
+            body = CaseRefBody.model_validate(it.get("case"))
+        except ValidationError as e:
+            raise Refused("malformed", f"item {i} is not a case reference: {str(e)[:200]}", sender=peer) from None
+        if str(it.get("id")) != body.id or body.agreement != agreement.id:
+            raise Refused("malformed", f"item {i} names another case or agreement than its reference", sender=peer)
+        if agreement.party_of(peer) != body.lead_org_id:
+            raise Refused(
+                "agreement",
+                f"item {i}: case {body.id} is not led by the party its sender speaks for",
+                clause="parties",
+                sender=peer,
+            )
+        bodies.append(body)
+    latest = {b.id: (it, b) for it, b in sorted(zip(items, bodies, strict=True), key=lambda x: x[0]["version"])}
+    skipped = len(items) - len(latest)  # older versions of a reference in the same batch: only its latest
+    known = store.applied_versions(conn, peer, list(latest))
+    held = case_store.received(conn, peer, list(latest))
+    now = node.clock.now()
+    done: dict[str, tuple[int, str]] = {}
+    events = []
+    for oid, (it, body) in latest.items():
+        seen = known.get(oid)
+        if seen is not None and seen[0] >= it["version"]:
+            skipped += 1
+            continue
+        ref = CaseReference(
+            peer=peer,
+            origin_case=oid,
+            org_id=org,
+            agreement_id=agreement.id,
+            category=opened.category,
+            marking=str(it["marking"]),
+            version=it["version"],
+            status=body.status,
+            jurisdiction=body.jurisdiction,
+            lead_org_id=body.lead_org_id,
+            lead_org_name=body.lead_org_name,
+            linked_reports=body.linked_reports,
+            created_at=body.created_at,
+            updated_at=body.updated_at,
+            received_at=now,
+            changed_at=now,
+        )
+        case_store.put_received(conn, ref, oid in held)
+        done[oid] = (it["version"], oid)
+        detail = {"peer": peer, "agreement": agreement.id, "version": it["version"], "status": body.status}
+        events.append(draft(node, None, "case.reference.receive", "case_reference", oid, org_id=org, detail=detail))
+    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    if events:
+        audit_store.append(conn, events)
+    return len(done), skipped
 
 
 def _flush(

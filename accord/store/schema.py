@@ -1039,3 +1039,44 @@ deconfliction_alerts = Table(
     Index(None, "org_id", "at"),
 )
 __all__ += ["deconfliction_alerts", "deconfliction_runs"]
+
+# Case references (docs/federation.md, "Sync"): one of the organisation's cases shared into an agreement's
+# feed as a reference (id, jurisdiction, status, lead organisation, times, number of linked reports; never the
+# title or a report id). ``version``: the last version appended for it; ``withdrawn_at`` once unshared.
+sync_case_shares = Table(
+    "sync_case_shares",
+    metadata,
+    Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
+    Column("agreement_id", ID, primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("withdrawn_at", UtcDateTime),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# A case reference received from a peer: its latest version per (peer, origin case), held for the
+# organisation this node speaks for under the agreement it came under. Status ``withdrawn`` once unshared.
+sync_case_refs = Table(
+    "sync_case_refs",
+    metadata,
+    Column("peer", String(128), primary_key=True),
+    Column("origin_case", String(100), primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("jurisdiction", String(10), nullable=False),
+    Column("lead_org_id", String(100), nullable=False),
+    Column("lead_org_name", String(200), nullable=False),
+    Column("linked_reports", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Index(None, "org_id"),
+)
+__all__ += ["sync_case_refs", "sync_case_shares"]

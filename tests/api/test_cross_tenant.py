@@ -31,11 +31,16 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from accord.clock import FixedClock
+from accord.exchange.agreement import SignedAgreement
+from accord.exchange.identity import NodeIdentity
 from accord.intake.stix_common import agreement_statement, stix_id
+from accord.model.agreement import Agreement
+from accord.model.case_ref import CaseReference
 from accord.model.organisation import Actor, Role
 from accord.safeguards import approvals
 from accord.safeguards.policy import Action, allowed
-from accord.services import retention
+from accord.services import peers, retention
+from accord.store import case_refs as case_store
 from accord.store import custody as custody_store
 from accord.store import deconfliction as dstore
 from accord.store import schema
@@ -147,6 +152,10 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/deconfliction/runs/{deconfliction_id}"): Action.deconfliction_read,
     ("GET", "/v1/deconfliction/alerts"): Action.deconfliction_read,
     ("POST", "/v1/deconfliction/envelopes"): None,
+    # case references: sharing one of the organisation's cases with a peer, and the references received
+    ("POST", "/v1/cases/{case_id}/shares"): Action.case_share,
+    ("DELETE", "/v1/cases/{case_id}/shares/{agreement_id}"): Action.case_share,
+    ("GET", "/v1/federation/case-references"): Action.case_read,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -170,6 +179,7 @@ PARAM_KIND = {
     "object_id": "stx",
     "status_id": "txs",
     "deconfliction_id": "dcf",
+    "agreement_id": "agr",
 }
 KINDS = (
     "rpt",
@@ -227,6 +237,8 @@ class Org:
     runs: list[str] = field(default_factory=list)  # analytics runs (a network run: the view draws it)
     statuses: list[str] = field(default_factory=list)  # TAXII add-objects status resources
     deconflictions: list[str] = field(default_factory=list)  # deconfliction runs (stored as a peer's answer)
+    case_refs: list[str] = field(default_factory=list)  # origin case ids of case references received for it
+    signed_agreement: str = ""  # a signed agreement with a (made-up) peer: its cases can be shared under it
 
     @property
     def stix_ids(self) -> list[str]:
@@ -249,6 +261,7 @@ class Org:
             *self.runs,
             *self.statuses,
             *self.deconflictions,
+            *self.case_refs,
             *self.stix_ids,
             *sealing,
         }
@@ -478,6 +491,49 @@ def populate_deconfliction(world: World, *orgs: Org) -> None:
             alert = dstore.Alert(node.ids("dca"), org.id, ref, "node_peer", "org_peer", "agr_peer", 1, now)
             dstore.insert_alert(conn, alert)
         org.deconflictions.append(run_id)
+
+
+def populate_case_refs(world: World, *orgs: Org) -> None:
+    """A case reference received from a peer for each organisation (as sync stores one; two real nodes:
+    tests/federation/test_case_refs.py), and for A a signed agreement with that peer, under which A's sweep
+    shares its own case."""
+    node, now = world.node, world.node.clock.now()
+    peer = NodeIdentity.generate(now - timedelta(days=1))
+    peer_org = node.ids("org")
+    peers.trust_peer(
+        node, None, peers.add_peer(node, None, "http://peer.test", peer.document.to_json(), [peer_org]).node_id
+    )
+    a = orgs[0]
+    agreement = Agreement.model_validate(
+        {
+            "id": node.ids("agr"),
+            "parties": [a.id, peer_org],
+            "nodes": {a.id: [node.me.node_id], peer_org: [peer.node_id]},
+            "purposes": ["investigation"],
+            "legal_bases": ["mou"],
+            "categories": ["csam"],
+            "jurisdictions": ["DE"],
+            "max_marking": "AMBER",
+            "retention_days": 365,
+            "onward_sharing": False,
+            "valid_from": now - timedelta(hours=1),
+            "valid_until": None,
+            "created_at": now - timedelta(hours=1),
+        }
+    )
+    peers.store_agreement(node, None, SignedAgreement(agreement).sign(node.me).sign(peer).to_json())
+    a.signed_agreement = agreement.id
+    for org in orgs:
+        origin = node.ids("case")
+        ref = CaseReference(
+            peer=peer.node_id, origin_case=origin, org_id=org.id, agreement_id=agreement.id, category="csam",
+            marking="GREEN", version=1, status="open", jurisdiction="NL", lead_org_id=peer_org,
+            lead_org_name="Peer platform", linked_reports=1, created_at=now, updated_at=now, received_at=now,
+            changed_at=now,
+        )  # fmt: skip
+        with node.db.write() as conn:
+            case_store.put_received(conn, ref, known=False)
+        org.case_refs.append(origin)
 
 
 TAXII = "application/taxii+json;version=2.1"
@@ -787,6 +843,28 @@ class Sweep:
             }
             yield Call({}, "none", content=orjson.dumps(envelope), expect={"key": 403, "session": 403})
             return
+        if key == ("POST", "/v1/cases/{case_id}/shares"):  # into A's signed agreement; other agreements too
+            share = {"agreement_id": self.a.signed_agreement, "category": "csam"}
+            for values, target in self.path_values(ep):
+                yield Call(values, target, json=share)
+            own = {"case_id": self.own["case"]}
+            for agr in self.foreign_by_kind["agr"]:
+                yield Call(own, "foreign", json={**share, "agreement_id": agr})
+            yield Call(own, "missing", json={**share, "agreement_id": self.missing("agr")})
+            return
+        if key == ("DELETE", "/v1/cases/{case_id}/shares/{agreement_id}"):  # the share the POST made (or did)
+            for values, target in self.path_values(ep):
+                own = {**values, "agreement_id": self.a.signed_agreement} if target == "own" else values
+                yield Call(own, target)
+            return
+        if key == ("GET", "/v1/federation/case-references"):  # A's own reference only
+
+            def own_refs(out: Any) -> None:
+                assert [r["origin_case"] for r in out] == self.a.case_refs, out
+
+            yield Call({}, "none", check=own_refs)
+            yield Call({}, "none", query={"withdrawn": "true"}, check=own_refs)
+            return
         if key == ("POST", "/v1/deconfliction/runs"):  # the peer registry is the node's: no such peer is missing
             yield Call({}, "missing", json={"peer": self.missing("node"), "set": "identifiers"})
             return
@@ -1061,6 +1139,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     populate_retention(client, world, a, b, c)
     populate_taxii(client, a, b, c)
     populate_deconfliction(world, a, b, c)
+    populate_case_refs(world, a, b, c)
     # A's spare key, the one the DELETE control revokes.
     spare = ok(
         client.post(

@@ -146,7 +146,7 @@ def test_share_reports_at_the_console(tmp_path: Path) -> None:
         hn.close()
     share = ["--data-dir", str(p_site.data_dir), "peer", "share", "--org", p_site.org, "--agreement", PH]
     code, _, err = run([*share, "--category", "csam"])
-    assert code == 2 and "either --bank BANK or --reports" in err
+    assert code == 2 and "one of --bank BANK, --reports or --case CASE" in err
     code, _, err = run([*share, "--category", "csam", "--bank", "x", "--marking-max", "GREEN"])
     assert code == 2 and "--reports" in err
     code, _, err = run([*share, "--reports", "--category", "csam", "--marking-max", "RED"])

@@ -1,6 +1,6 @@
 """sync receipts not yet taken by their sender; inbox rate counts shared by worker processes
 
-Revision ID: 0025
+Revision ID: 0022
 Revises: 0021
 
 Two new tables, empty. (Chained to 0021, the head when this branch was cut; the lead re-chains it at merge.)
@@ -13,7 +13,7 @@ from alembic import op
 
 import accord.store.types
 
-revision = "0025"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
