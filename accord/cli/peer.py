@@ -17,7 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import banks, federation, peers, sightings, sync
+from accord.services import banks, federation, peers, shares, sightings, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -88,13 +88,27 @@ def peer_trust(ctx: typer.Context, node_id: NodeArg) -> None:
 def peer_update(
     ctx: typer.Context,
     peer: Annotated[str, typer.Option("--peer", help="the peer's node id (node_...)")],
-    identity: Annotated[str, typer.Option("--identity", help="its new identity document: a file, or the JSON")],
+    identity: Annotated[
+        str | None, typer.Option("--identity", help="its new identity document: a file, or the JSON")
+    ] = None,
+    from_url: Annotated[
+        bool,
+        typer.Option(
+            "--from-url", help="fetch the document the peer publishes (GET /v1/federation/identity at its URL)"
+        ),
+    ] = False,
 ) -> None:
     """Take a peer's identity document after a key rotation: refused, naming why, unless it keeps every key
     on file with its window and only adds keys whose windows open after the last one closes."""
-    raw = _document(identity)
-    with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
-        updated = peers.update_peer(node, None, peer, raw)
+    if (identity is None) == (not from_url):
+        raise fail("give either --identity FILE or --from-url")
+    if identity is None:
+        with command_node(ctx) as node, reporting():
+            updated = asyncio.run(peers.update_peer_from_url(node, None, peer))
+    else:
+        raw = _document(identity)
+        with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
+            updated = peers.update_peer(node, None, peer, raw)
     out.print(f"peer {updated.node_id}: identity updated, {len(updated.identity.keys)} keys on file")
     _table([updated])
 
@@ -164,11 +178,38 @@ def peer_share(
         else:
             assert bank is not None
             bank_id = banks.resolve_local(node, org, bank)
-            sync.share_bank(node, None, org, bank_id, agreement, category)
+            shared = sync.share_bank(node, None, org, bank_id, agreement, category)
     if reports:
-        out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement}")
+        out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement} ({rule.id})")
     else:
-        out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
+        out.print(f"bank {bank_id} shared into the feed of {agreement} as {category} ({shared.id})")
+
+
+OrgOpt = Annotated[str, typer.Option("--org", help="the organisation whose shares they are")]
+
+
+@peer_app.command("shares")
+def peer_shares(ctx: typer.Context, org: OrgOpt) -> None:
+    """The organisation's shares in force: banks shared into agreements' feeds, and report share rules."""
+    with command_node(ctx) as node, reporting():
+        found = shares.list_shares(node, None, org)
+    for s in found:
+        what = f"bank {s.bank_id}" if s.kind == "bank" else f"reports up to {s.marking_max}"
+        out.print(f"{s.id} {what} into the feed of {s.agreement_id} as {s.category}")
+    if not found:
+        out.print("no shares")
+
+
+@peer_app.command("unshare")
+def peer_unshare(
+    ctx: typer.Context, share_id: Annotated[str, typer.Argument(help="the share's id (shr_...)")], org: OrgOpt
+) -> None:
+    """Stop a share: no new change (bank) or report enters the feed through it. What it shared stays with the
+    receivers and is not retracted; a removed bank share still carries retractions of the entries it shared."""
+    with command_node(ctx) as node, reporting():
+        removed = shares.unshare(node, None, org, share_id)
+    what = f"bank {removed.bank_id}" if removed.kind == "bank" else f"reports of {removed.category}"
+    out.print(f"share {removed.id} removed: {what} no longer enters the feed of {removed.agreement_id}")
 
 
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]
