@@ -17,7 +17,7 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import banks, case_refs, federation, peers, sightings, sync
+from accord.services import banks, case_refs, federation, peers, shares, sightings, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -88,13 +88,27 @@ def peer_trust(ctx: typer.Context, node_id: NodeArg) -> None:
 def peer_update(
     ctx: typer.Context,
     peer: Annotated[str, typer.Option("--peer", help="the peer's node id (node_...)")],
-    identity: Annotated[str, typer.Option("--identity", help="its new identity document: a file, or the JSON")],
+    identity: Annotated[
+        str | None, typer.Option("--identity", help="its new identity document: a file, or the JSON")
+    ] = None,
+    from_url: Annotated[
+        bool,
+        typer.Option(
+            "--from-url", help="fetch the document the peer publishes (GET /v1/federation/identity at its URL)"
+        ),
+    ] = False,
 ) -> None:
     """Take a peer's identity document after a key rotation: refused, naming why, unless it keeps every key
     on file with its window and only adds keys whose windows open after the last one closes."""
-    raw = _document(identity)
-    with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
-        updated = peers.update_peer(node, None, peer, raw)
+    if (identity is None) == (not from_url):
+        raise fail("give either --identity FILE or --from-url")
+    if identity is None:
+        with command_node(ctx) as node, reporting():
+            updated = asyncio.run(peers.update_peer_from_url(node, None, peer))
+    else:
+        raw = _document(identity)
+        with command_node(ctx) as node, reporting(identity if not identity.lstrip().startswith("{") else "identity"):
+            updated = peers.update_peer(node, None, peer, raw)
     out.print(f"peer {updated.node_id}: identity updated, {len(updated.identity.keys)} keys on file")
     _table([updated])
 
@@ -177,9 +191,9 @@ def peer_share(
         else:
             assert bank is not None
             bank_id = banks.resolve_local(node, org, bank)
-            sync.share_bank(node, None, org, bank_id, agreement, category)
+            bank_share = sync.share_bank(node, None, org, bank_id, agreement, category)
     if reports:
-        out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement}")
+        out.print(f"reports of {category} up to {rule.marking_max} shared into the feed of {agreement} ({rule.id})")
     elif case is not None:
         already = "" if new else " (already: nothing changed)"
         out.print(
@@ -187,38 +201,50 @@ def peer_share(
             f"version {shared.version}{already}"
         )
     else:
-        out.print(f"bank {bank_id} shared into the feed of {agreement} as {category}")
+        out.print(f"bank {bank_id} shared into the feed of {agreement} as {category} ({bank_share.id})")
+
+
+OrgOpt = Annotated[str, typer.Option("--org", help="the organisation whose shares they are")]
+
+
+@peer_app.command("shares")
+def peer_shares(ctx: typer.Context, org: OrgOpt) -> None:
+    """The organisation's shares in force: banks shared into agreements' feeds, and report share rules."""
+    with command_node(ctx) as node, reporting():
+        found = shares.list_shares(node, None, org)
+    for s in found:
+        what = f"bank {s.bank_id}" if s.kind == "bank" else f"reports up to {s.marking_max}"
+        out.print(f"{s.id} {what} into the feed of {s.agreement_id} as {s.category}")
+    if not found:
+        out.print("no shares")
 
 
 @peer_app.command("unshare")
 def peer_unshare(
     ctx: typer.Context,
-    case: Annotated[str, typer.Option("--case", help="the case whose reference to withdraw")],
-    agreement: Annotated[str, typer.Option("--agreement", help="the agreement it is shared under")],
+    share_id: Annotated[str | None, typer.Argument(help="the share's id (shr_...), with --org")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="the organisation whose share it is")] = None,
+    case: Annotated[str | None, typer.Option("--case", help="instead: the case whose reference to withdraw")] = None,
+    agreement: Annotated[
+        str | None, typer.Option("--agreement", help="with --case: the agreement it is shared under")
+    ] = None,
 ) -> None:
-    """Stop sharing a case reference into an agreement's feed: the peers receive its withdrawal."""
+    """Stop a share: no new change (bank) or report enters the feed through it. What it shared stays with the
+    receivers and is not retracted; a removed bank share still carries retractions of the entries it shared.
+    With --case and --agreement: withdraw a case reference (the peers receive its withdrawal)."""
+    if case is not None or agreement is not None:
+        if share_id is not None or case is None or agreement is None:
+            raise fail("give SHARE --org ORG, or --case CASE --agreement AGREEMENT")
+        with command_node(ctx) as node, reporting():
+            share = case_refs.unshare_case(node, None, case, agreement)
+        out.print(f"case {case} withdrawn from the feed of {agreement} (version {share.version})")
+        return
+    if share_id is None or org is None:
+        raise fail("give SHARE --org ORG, or --case CASE --agreement AGREEMENT")
     with command_node(ctx) as node, reporting():
-        share = case_refs.unshare_case(node, None, case, agreement)
-    out.print(f"case {case} withdrawn from the feed of {agreement} (version {share.version})")
-
-
-@peer_app.command("cases")
-def peer_cases(
-    ctx: typer.Context,
-    org: Annotated[str, typer.Option("--org", help="the organisation they were received for")],
-    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="list withdrawn references too")] = False,
-) -> None:
-    """The case references peers shared with the organisation: one line each (never a title: none travels)."""
-    with command_node(ctx) as node, reporting():
-        found = case_refs.received(node, None, org, withdrawn=withdrawn)
-    for r in found:
-        out.print(
-            f"{r.origin_case} [bold]{r.status}[/bold] {r.jurisdiction} lead {r.lead_org_name} ({r.lead_org_id}) "
-            f"at {r.peer} under {r.agreement_id}, {r.linked_reports} linked reports, "
-            f"updated {r.updated_at.isoformat()}, version {r.version}"
-        )
-    if not found:
-        out.print("no case references")
+        removed = shares.unshare(node, None, org, share_id)
+    what = f"bank {removed.bank_id}" if removed.kind == "bank" else f"reports of {removed.category}"
+    out.print(f"share {removed.id} removed: {what} no longer enters the feed of {removed.agreement_id}")
 
 
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]

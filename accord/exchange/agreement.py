@@ -32,6 +32,7 @@ __all__ = [
     "Refusal",
     "SignedAgreement",
     "canonical_agreement",
+    "check_content",
     "check_incoming",
     "check_outgoing",
 ]
@@ -81,11 +82,28 @@ def _label(marking: str) -> str:
     return term.label if term else marking
 
 
-def _common(agreement: Agreement, meta: ObjectMeta, at: datetime) -> Refusal | None:
+def _window(agreement: Agreement, at: datetime) -> Refusal | None:
     if at < agreement.valid_from:
         return Refusal("valid_from", f"agreement {agreement.id} is not valid before {agreement.valid_from.isoformat()}")
     if agreement.valid_until is not None and at > agreement.valid_until:
         return Refusal("valid_until", f"agreement {agreement.id} expired at {agreement.valid_until.isoformat()}")
+    return None
+
+
+def _content(agreement: Agreement, marking: str, category: str) -> Refusal | None:
+    if category not in agreement.categories:
+        allowed = ", ".join(agreement.categories) or "none"
+        return Refusal("categories", f"category {category!r} is not allowed (allowed: {allowed})")
+    if marking not in load().markings:
+        return Refusal("max_marking", f"unknown marking {marking!r}")
+    if _rank(marking) > _rank(agreement.max_marking):
+        return Refusal("max_marking", f"{_label(marking)} above {_label(agreement.max_marking)}")
+    return None
+
+
+def _common(agreement: Agreement, meta: ObjectMeta, at: datetime) -> Refusal | None:
+    if (refusal := _window(agreement, at)) is not None:
+        return refusal
     sender, recipient = agreement.party_of(meta.sender), agreement.party_of(meta.recipient)
     if sender is None:
         return Refusal("parties", f"sender node {meta.sender} speaks for no party to agreement {agreement.id}")
@@ -95,14 +113,15 @@ def _common(agreement: Agreement, meta: ObjectMeta, at: datetime) -> Refusal | N
         return Refusal("parties", f"sender and recipient both speak for {sender}: not an exchange between parties")
     if meta.purpose not in agreement.purposes:
         return Refusal("purposes", f"purpose {meta.purpose!r} is not one of {', '.join(agreement.purposes)}")
-    if meta.category not in agreement.categories:
-        allowed = ", ".join(agreement.categories) or "none"
-        return Refusal("categories", f"category {meta.category!r} is not allowed (allowed: {allowed})")
-    if meta.marking not in load().markings:
-        return Refusal("max_marking", f"unknown marking {meta.marking!r}")
-    if _rank(meta.marking) > _rank(agreement.max_marking):
-        return Refusal("max_marking", f"{_label(meta.marking)} above {_label(agreement.max_marking)}")
-    return None
+    return _content(agreement, meta.marking, meta.category)
+
+
+def check_content(agreement: Agreement, marking: str, category: str, at: datetime) -> Refusal | None:
+    """The clauses on the object itself, with no node in the exchange: the validity window, ``categories``
+    and ``max_marking``, judged as ``check_outgoing`` and ``check_incoming`` judge them (same order, same
+    wording). For exchanges between organisations of one node (TAXII collections), where the parties are
+    organisations and not nodes, so the ``parties`` and onward-sharing clauses have nothing to judge."""
+    return _window(agreement, at) or _content(agreement, marking, category)
 
 
 def _onward(meta: ObjectMeta) -> Refusal | None:

@@ -351,8 +351,16 @@ def feed_items(
 
 
 def _to_feeds(conn: Connection, bank: Bank, op: str, entries: list[Entry], version: int, at: datetime) -> None:
+    """Append a change to the feeds the bank is shared into. A removed share takes no add or removal, but
+    still takes the retraction of an entry it put into the feed: removing a share is not a retraction, and
+    the receivers keep what it shared, so a correction of it is still owed to them."""
     for share in sync_store.shares_of(conn, bank.id):
-        sync_store.append_feed(conn, feed_items(share, bank, op, entries, version), at)
+        chosen = entries
+        if share.removed_at is not None:
+            if op != "retract":
+                continue
+            chosen = [e for e in entries if sync_store.last_version(conn, share.agreement_id, f"{bank.id}/{e.id}")]
+        sync_store.append_feed(conn, feed_items(share, bank, op, chosen, version), at)
 
 
 def _review_matches(

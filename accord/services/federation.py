@@ -43,12 +43,14 @@ from accord.store import peers as peer_store
 from accord.store.federation import DbNonceStore, EnvelopeRow
 
 __all__ = [
+    "IDENTITY_PATH",
     "INBOX_PATH",
     "Delivery",
     "Inbound",
     "audit_refused",
     "deliver",
     "entry",
+    "fetch_identity",
     "identity_document",
     "open_in",
     "receive",
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 INBOX_PATH = "/v1/federation/envelopes"
+IDENTITY_PATH = "/v1/federation/identity"
+_IDENTITY_MAX_BYTES = 1 << 20
 
 
 def identity_document(node: Node) -> bytes:
@@ -394,6 +398,28 @@ async def post_signed(node: Node, url: str, raw: bytes) -> httpx.Response:
             return await c.post(url, content=raw, headers={"content-type": "application/json"})
     except httpx.HTTPError as e:
         raise Unavailable(f"peer at {url} did not answer: {type(e).__name__}") from None
+
+
+async def fetch_identity(node: Node, base_url: str) -> bytes:
+    """A peer's published identity document (``GET /v1/federation/identity``), through the node's transport
+    and within the federation timeout; the bytes as served, for the caller to check. A peer that does not
+    answer, or answers other than 200, is ``Unavailable``."""
+    url = base_url + IDENTITY_PATH
+    body = bytearray()
+    try:
+        async with (
+            httpx.AsyncClient(transport=node.peer_transport, timeout=node.settings.federation_timeout_s) as c,
+            c.stream("GET", url, headers={"accept": "application/json"}) as r,
+        ):
+            if r.status_code != 200:
+                raise Unavailable(f"peer at {url} answered {r.status_code}, not its identity document")
+            async for chunk in r.aiter_bytes():
+                body += chunk
+                if len(body) > _IDENTITY_MAX_BYTES:  # a document lists a few keys: this is no identity document
+                    raise Unavailable(f"peer at {url} answered more than {_IDENTITY_MAX_BYTES} bytes")
+    except httpx.HTTPError as e:
+        raise Unavailable(f"peer at {url} did not answer: {type(e).__name__}") from None
+    return bytes(body)
 
 
 async def _post(node: Node, base_url: str, raw: bytes) -> bytes:

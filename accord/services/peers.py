@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
-from accord.errors import Invalid, NotFound
+from accord.errors import Invalid, NotFound, Unavailable
 from accord.exchange.agreement import SignedAgreement
 from accord.exchange.identity import IdentityDocument, NodeKey
 from accord.exchange.wire import canonical
 from accord.model.agreement import Agreement
 from accord.model.organisation import Actor
 from accord.safeguards.policy import Action
+from accord.services import federation
 from accord.services.audit import authorize, draft
 from accord.services.audit import record as audit_record
 from accord.services.node import Node
@@ -34,12 +35,14 @@ __all__ = [
     "add_peer",
     "agreement_documents",
     "countersign",
+    "get_peer",
     "list_agreements",
     "list_peers",
     "remove_peer",
     "store_agreement",
     "trust_peer",
     "update_peer",
+    "update_peer_from_url",
 ]
 
 
@@ -158,6 +161,30 @@ def update_peer(
     raise Invalid.at("/identity", f"not a key rotation of {node_id}: {fault}")
 
 
+async def update_peer_from_url(node: Node, actor: Actor | None, node_id: str, request_id: str | None = None) -> Peer:
+    """``update_peer`` with the document the peer publishes (``GET /v1/federation/identity`` at its base
+    URL on file) instead of one the operator carries: the same rotation checks, since who answers at a URL
+    proves nothing (a document that is not a rotation of the stored one is refused, whoever served it). A
+    peer that does not answer is ``Unavailable``, audited ``peer.update`` outcome ``failed``."""
+    _authorize(node, actor, request_id)
+    with node.db.read() as conn:
+        peer = store.get_peer(conn, node_id)
+    try:
+        raw = await federation.fetch_identity(node, peer.base_url)
+    except Unavailable as e:
+        with node.db.read() as conn:
+            event = _event(node, conn, actor, "peer.update", node_id, request_id, reason=e.detail)
+        audit_record(node, replace(event, outcome="failed"))
+        raise
+    return update_peer(node, actor, node_id, raw, request_id)
+
+
+def get_peer(node: Node, actor: Actor | None, node_id: str) -> Peer:
+    _authorize(node, actor, None)
+    with node.db.read() as conn:
+        return store.get_peer(conn, node_id)
+
+
 def list_peers(node: Node, actor: Actor | None, *, include_removed: bool = False) -> list[Peer]:
     _authorize(node, actor, None)
     with node.db.read() as conn:
@@ -229,12 +256,14 @@ def store_agreement(
     return agreement
 
 
-def list_agreements(node: Node) -> list[SignedAgreement]:
+def list_agreements(node: Node, actor: Actor | None = None) -> list[SignedAgreement]:
+    _authorize(node, actor, None)
     with node.db.read() as conn:
         return fed_store.list_signed_agreements(conn)
 
 
-def agreement_documents(node: Node, agreement_id: str) -> SignedAgreement:
+def agreement_documents(node: Node, agreement_id: str, actor: Actor | None = None) -> SignedAgreement:
+    _authorize(node, actor, None)
     with node.db.read() as conn:
         try:
             return fed_store.get_signed_agreement(conn, agreement_id)

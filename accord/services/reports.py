@@ -48,6 +48,7 @@ __all__ = [
     "search_media",
     "store_received",
     "submit",
+    "submit_in",
 ]
 
 
@@ -126,26 +127,32 @@ def _submit_once(node: Node, actor: Actor, p: Prepared, idem_key: str | None, re
                 if prior[0] != p.digest:
                     raise Conflict("this Idempotency-Key was used with a different request body")
                 return Submission(store.get(conn, actor, prior[1]), created=False)
-        ext = p.report_in.external_id
-        if ext is not None:
-            existing = store.existing_by_external_id(conn, actor, [ext]).get(ext)
-            if existing is not None:
-                if existing[1] != p.digest:
-                    raise Conflict(f"external_id {ext!r} was already submitted with different content")
-                if idem_key is not None:
-                    store.insert_idempotency(conn, actor, idem_key, p.digest, existing[0], node.clock.now())
-                return Submission(store.get(conn, actor, existing[0]), created=False)
-        else:
-            same = store.existing_by_digest(conn, actor, [p.digest]).get(p.digest)
-            if same is not None:
-                if idem_key is not None:
-                    store.insert_idempotency(conn, actor, idem_key, p.digest, same, node.clock.now())
-                return Submission(store.get(conn, actor, same), created=False)
-        item = _stamped(node, actor, flatten(p))
-        _store(node, conn, actor, [item], request_id)
+        done = submit_in(node, conn, actor, p, request_id)
         if idem_key is not None:
-            store.insert_idempotency(conn, actor, idem_key, p.digest, item.id, node.clock.now())
-        return Submission(p.as_report(item.id, item.org_id, item.submitted_by, item.ingested_at), created=True)
+            store.insert_idempotency(conn, actor, idem_key, p.digest, done.report.id, node.clock.now())
+        return done
+
+
+def submit_in(node: Node, conn: Connection, actor: Actor, p: Prepared, request_id: str | None) -> Submission:
+    """Store one prepared report in the caller's transaction, as ``submit`` does: the same external id, or
+    (without one) the same content, already stored answers the stored report; the same external id with
+    other content is a Conflict, raised before anything is written. For callers whose own rows must commit
+    with the report (a TAXII add publishes it under the agreement and keeps its status resource). The
+    caller has authorised ``report.create``."""
+    ext = p.report_in.external_id
+    if ext is not None:
+        existing = store.existing_by_external_id(conn, actor, [ext]).get(ext)
+        if existing is not None:
+            if existing[1] != p.digest:
+                raise Conflict(f"external_id {ext!r} was already submitted with different content")
+            return Submission(store.get(conn, actor, existing[0]), created=False)
+    else:
+        same = store.existing_by_digest(conn, actor, [p.digest]).get(p.digest)
+        if same is not None:
+            return Submission(store.get(conn, actor, same), created=False)
+    item = _stamped(node, actor, flatten(p))
+    _store(node, conn, actor, [item], request_id)
+    return Submission(p.as_report(item.id, item.org_id, item.submitted_by, item.ingested_at), created=True)
 
 
 def store_received(

@@ -185,7 +185,7 @@ def share_reports(
                 agreement, ObjectMeta(node.me.node_id, peer, purpose, cap, category, None), now
             )
         if refusal is None:
-            rule = store.ReportShare(agreement.id, category, org, cap)
+            rule = store.ReportShare(agreement.id, category, org, cap, node.ids("shr"), now)
             store.add_report_share(conn, rule, now)
             appended, refused = 0, dict[str, int]()
             after: str | None = None

@@ -146,7 +146,7 @@ def share_bank(
             raise Invalid.at("/bank", "vpdq banks are not synced (their frames do not travel in the feed)")
         if category not in node.vocab.categories.terms:
             raise Invalid.at("/category", f"unknown category {category!r}")
-        if any(s.agreement_id == agreement.id for s in store.shares_of(conn, bank.id)):
+        if any(s.agreement_id == agreement.id and s.removed_at is None for s in store.shares_of(conn, bank.id)):
             raise Conflict(f"bank {bank.id} is already shared into the feed of {agreement.id}")
         mirror = store.mirror_of_bank(conn, bank.id)
         upstream = None if mirror is None else fed_store.get_signed_agreement(conn, mirror[2]).agreement
@@ -156,7 +156,8 @@ def share_bank(
             meta = ObjectMeta(node.me.node_id, peer, purpose, bank.marking, category, upstream)
             refusal = refusal or check_outgoing(agreement, meta, now)
         if refusal is None:
-            share = store.Share(bank.id, agreement.id, org, category, None if upstream is None else upstream.id)
+            received_under = None if upstream is None else upstream.id
+            share = store.Share(bank.id, agreement.id, org, category, received_under, node.ids("shr"), now)
             store.add_share(conn, share, now)
             after: int | None = None
             while page := bank_store.entries_page(conn, bank.id, after, 5000):

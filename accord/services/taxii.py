@@ -35,10 +35,12 @@ import orjson
 
 from accord import plugins
 from accord.custody.entry import CustodyAction
-from accord.errors import AccordError, Invalid
+from accord.errors import Conflict, Invalid
+from accord.exchange.agreement import check_content
 from accord.intake.exporters.stix import report_objects
 from accord.intake.formats import ImportOptions, Item
 from accord.intake.importers.stix import STIX
+from accord.intake.prepare import Prepared, prepare
 from accord.intake.stix_common import PDQ_HASH, agreement_statement, stix_id, tlp2_definition
 from accord.model.bank import EntriesIn
 from accord.model.organisation import Actor
@@ -55,6 +57,7 @@ from accord.store import audit as audit_store
 from accord.store import banks as bank_store
 from accord.store import orgs as org_store
 from accord.store import taxii as store
+from accord.store.errors import DuplicateKey
 from accord.store.taxii import Collection
 
 __all__ = [
@@ -138,9 +141,13 @@ def _rank(node: Node, marking: str) -> int:
     return int(term.attrs["rank"]) if term is not None else 1 << 30  # unknown: above every maximum
 
 
-def _content(node: Node, conn: Any, actor: Actor, c: Collection) -> list[_Entry]:
-    """Everything the collection holds, in (date added, id) order, each object once."""
+def _content(node: Node, conn: Any, actor: Actor, c: Collection) -> tuple[list[_Entry], dict[str, int]]:
+    """Everything the collection holds, in (date added, id) order, each object once; and the reports held
+    back, by the clause that refuses them (a category the agreement does not allow, a marking above its
+    maximum: ``check_content``)."""
+    now = node.clock.now()
     cap = _rank(node, c.max_marking)
+    withheld: dict[str, int] = {}
     statement = agreement_statement(c.id)
     marking_def: dict[str, Any] = {
         "type": "marking-definition",
@@ -154,7 +161,9 @@ def _content(node: Node, conn: Any, actor: Actor, c: Collection) -> list[_Entry]
     used: set[str] = set()
     names: dict[str, str] = {}
     for r in store.published(conn, c):
-        if _rank(node, r.marking) > cap:
+        refusal = check_content(c.terms, r.marking, r.incident_type, now)
+        if refusal is not None:
+            withheld[refusal.clause] = withheld.get(refusal.clause, 0) + 1
             continue
         used.add(r.marking)
         creator = stix_id("identity", "org", r.org_id)
@@ -176,7 +185,6 @@ def _content(node: Node, conn: Any, actor: Actor, c: Collection) -> list[_Entry]
             }
             out.append(_Entry(r.ingested_at, identity, r))
         out.extend(_Entry(r.ingested_at, o, r) for o in report_objects(r, creator, [marking_def["id"]]))
-    now = node.clock.now()
     for bank in bank_store.visible(conn, actor.org_id, now):
         if bank.agreement_id != c.id or bank.type not in BANK_TYPES or _rank(node, bank.marking) > cap:
             continue
@@ -196,7 +204,7 @@ def _content(node: Node, conn: Any, actor: Actor, c: Collection) -> list[_Entry]
         if e.obj["id"] not in seen:
             seen.add(e.obj["id"])
             unique.append(e)
-    return unique
+    return unique, withheld
 
 
 def _encode(key: tuple[datetime, str]) -> str:
@@ -243,7 +251,8 @@ def objects(
     position = _decode(next_token) if next_token else None
     with refusals(node, actor, "taxii.objects", request_id), node.db.write() as conn:
         c = store.collection(conn, actor.org_id, collection_id, node.clock.now())
-        chosen: Iterable[_Entry] = _content(node, conn, actor, c)
+        content, withheld = _content(node, conn, actor, c)
+        chosen: Iterable[_Entry] = content
         if added_after is not None:
             chosen = [e for e in chosen if e.added > added_after]
         if types:
@@ -260,6 +269,8 @@ def objects(
         detail: dict[str, object] = {"collection": c.id, "objects": len(page), "manifest": manifest}
         if served:
             detail["reports"] = sorted(served)
+        if withheld:  # the agreement refuses them: never served, whatever the filters
+            detail["withheld"] = withheld
         audit_store.append(conn, [draft(node, actor, "taxii.objects", request_id=request_id, detail=detail)])
     return Page(
         objects=[e.obj for e in page],
@@ -303,24 +314,51 @@ def add_objects(
         bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objs}
         options = ImportOptions(name="taxii", max_document_bytes=node.settings.max_document_bytes)
         items = list(STIX.read(io.BytesIO(orjson.dumps(bundle)), options))
-        cap = _rank(node, c.max_marking)
+        now = node.clock.now()
         failures: dict[str, str] = {}
-        stored: list[str] = []
+        refused: dict[str, int] = {}
+        accepted: list[tuple[str, Prepared]] = []
         for item in items:
             ref = item.ref or ""
             if item.report is None:
                 failures[ref] = _fault(item)
-            elif _rank(node, item.report.marking) > cap:
-                failures[ref] = f"max_marking: TLP:{item.report.marking} above TLP:{c.max_marking}"
+            elif (refusal := check_content(c.terms, item.report.marking, item.report.incident_type, now)) is not None:
+                failures[ref] = str(refusal)
+                refused[refusal.clause] = refused.get(refusal.clause, 0) + 1
             else:
                 try:
-                    stored.append(report_service.submit(node, actor, item.report, request_id=request_id).report.id)
-                except AccordError as exc:
-                    failures[ref] = (
-                        "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-                        if isinstance(exc, Invalid) and exc.errors
-                        else exc.detail
-                    )
+                    accepted.append((ref, prepare(item.report, node.vocab)))
+                except Invalid as exc:
+                    failures[ref] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) if exc.errors else exc.detail
+        for attempt in (1, 2):
+            try:
+                return _add(node, actor, c, objs, accepted, dict(failures), refused, request_id)
+            except DuplicateKey:  # another add stored the same external id meanwhile (PostgreSQL): look again
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _add(
+    node: Node,
+    actor: Actor,
+    c: Collection,
+    objs: list[dict[str, Any]],
+    accepted: list[tuple[str, Prepared]],
+    failures: dict[str, str],
+    refused: dict[str, int],
+    request_id: str | None,
+) -> dict[str, Any]:
+    """One transaction: the reports, their publication under the agreement, the status resource and the
+    audit event, so a crash leaves either all of them or none (never a report stored outside its collection,
+    or one the status does not list)."""
+    with node.db.write() as conn:
+        stored: list[str] = []
+        for ref, p in accepted:
+            try:
+                stored.append(report_service.submit_in(node, conn, actor, p, request_id).report.id)
+            except Conflict as exc:  # raised before the report wrote anything
+                failures[ref] = exc.detail
         now = node.clock.now()
         version = {o["id"]: str(o.get("modified") or o.get("created") or taxii_time(now)) for o in objs}
         successes = [{"id": o["id"], "version": version[o["id"]]} for o in objs if o["id"] not in failures]
@@ -338,13 +376,19 @@ def add_objects(
             "pending_count": 0,
             "pendings": [],
         }
-        with node.db.write() as conn:
-            store.publish(conn, actor.org_id, stored, c.id)
-            store.insert_status(conn, status_id, actor.org_id, c.id, now, resource)
-            detail = {"collection": c.id, "status": status_id, "reports": stored, "failures": len(failed)}
-            audit_store.append(
-                conn, [draft(node, actor, "taxii.add", "taxii_status", status_id, request_id=request_id, detail=detail)]
-            )
+        store.publish(conn, actor.org_id, stored, c.id)
+        store.insert_status(conn, status_id, actor.org_id, c.id, now, resource)
+        detail: dict[str, object] = {
+            "collection": c.id,
+            "status": status_id,
+            "reports": stored,
+            "failures": len(failed),
+        }
+        if refused:  # the agreement's clauses that refused objects, with counts
+            detail["refused"] = refused
+        audit_store.append(
+            conn, [draft(node, actor, "taxii.add", "taxii_status", status_id, request_id=request_id, detail=detail)]
+        )
     return resource
 
 

@@ -246,6 +246,8 @@ agreements = Table(
     Column("valid_from", UtcDateTime, nullable=False),
     Column("valid_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    # the data categories the agreement allows (vocabulary ``categories``); none: nothing crosses
+    Column("categories", JSON, nullable=False, server_default="[]"),
 )
 
 agreement_parties = Table(
@@ -864,6 +866,11 @@ sync_shares = Table(
     Column("category", String(40), nullable=False),
     Column("received_under", ID),
     Column("at", UtcDateTime, nullable=False),
+    # what the API and ``accord peer unshare`` name it by
+    Column("id", ID, nullable=False, unique=True),
+    # set when the share is removed: no new change enters the feed, but the row stays (retractions of the
+    # entries it shared still travel, verdict counts on them still come back)
+    Column("removed_at", UtcDateTime),
 )
 
 # The feed: per agreement, the ordered sequence of shareable events a peer pulls from a cursor (``seq``).
@@ -931,6 +938,7 @@ sync_report_shares = Table(
     Column("org_id", ID, nullable=False),
     Column("marking_max", String(20), nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("id", ID, nullable=False, unique=True),
 )
 
 # A report received as a sighting: its provenance (the peer, the report's id there, the agreement it came

@@ -57,12 +57,17 @@ __all__ = [
     "mirror_bank",
     "mirror_category",
     "mirror_of_bank",
+    "org_shares",
     "remote_counts",
+    "remove_report_share",
+    "remove_share",
+    "report_share_by_id",
     "report_shares",
     "service_actor",
     "set_applied",
     "set_cursor",
     "set_remote_counts",
+    "share_by_id",
     "shares_of",
     "sighting_of",
     "unsent_receipts",
@@ -71,30 +76,63 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Share:
+    """A bank shared into an agreement's feed. ``removed_at``: the share was removed (no add or removal
+    enters the feed any more; a retraction of an entry it shared still does)."""
+
     bank_id: str
     agreement_id: str
     org_id: str
     category: str
     received_under: str | None
+    id: str = ""
+    at: datetime | None = None
+    removed_at: datetime | None = None
+
+
+def _share(r: Any) -> Share:
+    return Share(r.bank_id, r.agreement_id, r.org_id, r.category, r.received_under, r.id, r.at, r.removed_at)
 
 
 def add_share(conn: Connection, share: Share, at: datetime) -> None:
-    conn.execute(
-        insert(sync_shares).values(
-            bank_id=share.bank_id,
-            agreement_id=share.agreement_id,
-            org_id=share.org_id,
-            category=share.category,
-            received_under=share.received_under,
-            at=at,
-        )
-    )
+    """Record the share; a removed share of the same bank and agreement is put back (with the new id)."""
+    t = sync_shares.c
+    values = {
+        "org_id": share.org_id,
+        "category": share.category,
+        "received_under": share.received_under,
+        "at": at,
+        "id": share.id,
+        "removed_at": None,
+    }
+    removed = (t.bank_id == share.bank_id, t.agreement_id == share.agreement_id, t.removed_at.is_not(None))
+    if conn.execute(update(sync_shares).where(*removed).values(**values)).rowcount == 0:
+        conn.execute(insert(sync_shares).values(bank_id=share.bank_id, agreement_id=share.agreement_id, **values))
 
 
 def shares_of(conn: Connection, bank_id: str) -> list[Share]:
+    """The bank's shares, removed ones included (``Share.removed_at``)."""
     t = sync_shares.c
     rows = conn.execute(select(sync_shares).where(t.bank_id == bank_id).order_by(t.agreement_id))
-    return [Share(r.bank_id, r.agreement_id, r.org_id, r.category, r.received_under) for r in rows]
+    return [_share(r) for r in rows]
+
+
+def org_shares(conn: Connection, org_id: str) -> list[Share]:
+    """The organisation's bank shares in force (not removed)."""
+    t = sync_shares.c
+    q = select(sync_shares).where(t.org_id == org_id, t.removed_at.is_(None)).order_by(t.at, t.id)
+    return [_share(r) for r in conn.execute(q)]
+
+
+def share_by_id(conn: Connection, org_id: str, share_id: str) -> Share | None:
+    """The organisation's bank share in force with this id (None: no such share of the organisation's)."""
+    t = sync_shares.c
+    q = select(sync_shares).where(t.id == share_id, t.org_id == org_id, t.removed_at.is_(None))
+    r = conn.execute(q).first()
+    return None if r is None else _share(r)
+
+
+def remove_share(conn: Connection, share_id: str, at: datetime) -> None:
+    conn.execute(update(sync_shares).where(sync_shares.c.id == share_id).values(removed_at=at))
 
 
 @dataclass(frozen=True)
@@ -307,6 +345,12 @@ class ReportShare:
     category: str
     org_id: str
     marking_max: str
+    id: str = ""
+    at: datetime | None = None
+
+
+def _report_share(r: Any) -> ReportShare:
+    return ReportShare(r.agreement_id, r.category, r.org_id, r.marking_max, r.id, r.at)
 
 
 def add_report_share(conn: Connection, share: ReportShare, at: datetime) -> None:
@@ -317,6 +361,7 @@ def add_report_share(conn: Connection, share: ReportShare, at: datetime) -> None
             org_id=share.org_id,
             marking_max=share.marking_max,
             at=at,
+            id=share.id,
         )
     )
 
@@ -328,7 +373,19 @@ def report_shares(conn: Connection, org_id: str, agreement_id: str | None = None
     if agreement_id is not None:
         q = q.where(t.agreement_id == agreement_id)
     rows = conn.execute(q.order_by(t.agreement_id, t.category))
-    return [ReportShare(r.agreement_id, r.category, r.org_id, r.marking_max) for r in rows]
+    return [_report_share(r) for r in rows]
+
+
+def report_share_by_id(conn: Connection, org_id: str, share_id: str) -> ReportShare | None:
+    t = sync_report_shares.c
+    r = conn.execute(select(sync_report_shares).where(t.id == share_id, t.org_id == org_id)).first()
+    return None if r is None else _report_share(r)
+
+
+def remove_report_share(conn: Connection, share_id: str) -> None:
+    """A report share rule removed is gone: the reports it put in the feed stay there (the feed is never
+    rewritten), and sharing the category again puts the reports stored meanwhile in at once."""
+    conn.execute(delete(sync_report_shares).where(sync_report_shares.c.id == share_id))
 
 
 @dataclass(frozen=True)

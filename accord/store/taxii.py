@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, or_, select, update
 
 from accord.errors import NotFound
+from accord.model.agreement import Agreement
 from accord.model.report import Report
 from accord.store.reports import _PUBLIC, _report
 from accord.store.schema import agreement_parties, agreements, reports, taxii_cursors, taxii_statuses
@@ -33,33 +34,42 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Collection:
-    """An agreement seen as a TAXII collection."""
+    """An agreement seen as a TAXII collection; ``terms`` the agreement itself (its clauses are checked on
+    what is served and added)."""
 
     id: str
     parties: list[str]
     max_marking: str
     created_at: datetime
+    terms: Agreement
 
 
 def _valid_for(org_id: str, now: datetime) -> Any:
     a, p = agreements.c, agreement_parties.c
     return (
-        select(a.id, a.parties, a.max_marking, a.created_at)
+        select(agreements)
         .join(agreement_parties, p.agreement_id == a.id)
         .where(p.org_id == org_id, a.valid_from <= now, or_(a.valid_until.is_(None), a.valid_until > now))
     )
 
 
+def _collection(r: Any) -> Collection:
+    terms = Agreement.model_validate(
+        {k: r._mapping[k] for k in agreements.c.keys()}  # noqa: SIM118 - a Row is no mapping
+    )
+    return Collection(r.id, list(r.parties), r.max_marking, r.created_at, terms)
+
+
 def collections(conn: Connection, org_id: str, now: datetime) -> list[Collection]:
     rows = conn.execute(_valid_for(org_id, now).order_by(agreements.c.id))
-    return [Collection(r.id, list(r.parties), r.max_marking, r.created_at) for r in rows]
+    return [_collection(r) for r in rows]
 
 
 def collection(conn: Connection, org_id: str, collection_id: str, now: datetime) -> Collection:
     row = conn.execute(_valid_for(org_id, now).where(agreements.c.id == collection_id)).one_or_none()
     if row is None:
         raise NotFound(f"no collection {collection_id}")
-    return Collection(row.id, list(row.parties), row.max_marking, row.created_at)
+    return _collection(row)
 
 
 def published(conn: Connection, c: Collection) -> list[Report]:

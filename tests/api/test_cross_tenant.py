@@ -38,13 +38,14 @@ from accord.model.agreement import Agreement
 from accord.model.case_ref import CaseReference
 from accord.model.organisation import Actor, Role
 from accord.safeguards import approvals
-from accord.safeguards.policy import Action, allowed
-from accord.services import peers, retention
+from accord.safeguards.policy import OPERATOR_ONLY, Action, allowed
+from accord.services import peers, retention, sync
 from accord.store import case_refs as case_store
 from accord.store import custody as custody_store
 from accord.store import deconfliction as dstore
 from accord.store import schema
 from tests.conftest import World, auth, report_json
+from tests.federation.conftest import agreement_between
 from tests.sealing import CustodianKey, approval, review, sealed_report, warrant_body
 from tests.signin import STEP, Enrolled, code, enrol
 
@@ -156,6 +157,20 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/cases/{case_id}/shares"): Action.case_share,
     ("DELETE", "/v1/cases/{case_id}/shares/{agreement_id}"): Action.case_share,
     ("GET", "/v1/federation/case-references"): Action.case_read,
+    # the peer registry, stored signed agreements and share rules: an operator admin's (peer.manage), so every
+    # key and session of A's is refused whatever the id (the operator's own use, with another organisation's
+    # share ids, is in tests/api/test_federation_api.py and at the end of this test)
+    ("GET", "/v1/federation/peers"): Action.peer_manage,
+    ("POST", "/v1/federation/peers"): Action.peer_manage,
+    ("GET", "/v1/federation/peers/{node_id}"): Action.peer_manage,
+    ("PATCH", "/v1/federation/peers/{node_id}"): Action.peer_manage,
+    ("DELETE", "/v1/federation/peers/{node_id}"): Action.peer_manage,
+    ("GET", "/v1/federation/agreements"): Action.peer_manage,
+    ("POST", "/v1/federation/agreements"): Action.peer_manage,
+    ("GET", "/v1/federation/agreements/{agreement_id}"): Action.peer_manage,
+    ("GET", "/v1/federation/shares"): Action.peer_manage,
+    ("POST", "/v1/federation/shares"): Action.peer_manage,
+    ("DELETE", "/v1/federation/shares/{share_id}"): Action.peer_manage,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -179,7 +194,9 @@ PARAM_KIND = {
     "object_id": "stx",
     "status_id": "txs",
     "deconfliction_id": "dcf",
+    "node_id": "node",  # a peer node (the registry is the node's, not an organisation's)
     "agreement_id": "agr",
+    "share_id": "shr",
 }
 KINDS = (
     "rpt",
@@ -201,6 +218,8 @@ KINDS = (
     "stx",
     "txs",
     "dcf",
+    "node",
+    "shr",
 )
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
@@ -239,6 +258,7 @@ class Org:
     deconflictions: list[str] = field(default_factory=list)  # deconfliction runs (stored as a peer's answer)
     case_refs: list[str] = field(default_factory=list)  # origin case ids of case references received for it
     signed_agreement: str = ""  # a signed agreement with a (made-up) peer: its cases can be shared under it
+    shares: list[str] = field(default_factory=list)  # a bank shared into a signed agreement's feed
 
     @property
     def stix_ids(self) -> list[str]:
@@ -262,6 +282,7 @@ class Org:
             *self.statuses,
             *self.deconflictions,
             *self.case_refs,
+            *self.shares,
             *self.stix_ids,
             *sealing,
         }
@@ -288,6 +309,8 @@ class Org:
             "stx": self.stix_ids,
             "txs": self.statuses,
             "dcf": self.deconflictions,
+            "node": [],  # peers are the node's: no organisation has one of its own
+            "shr": self.shares,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -454,6 +477,7 @@ def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org)
                     purposes=["investigation"],
                     legal_bases=["consent"],
                     max_marking="AMBER",
+                    categories=["csam", "grooming", "other"],
                     retention_days=3650,
                     onward_sharing=False,
                     valid_from=node.clock.now(),
@@ -472,6 +496,21 @@ def populate_retention(client: TestClient, world: World, a: Org, b: Org, c: Org)
     assert retention.run(node, org_id=b.id).total == 1
     assert client.get(f"/v1/reports/{old}", headers=auth(b.tokens[Role.analyst])).status_code == 410
     b.reports.append(old)
+
+
+def populate_federation(world: World, *orgs: Org) -> str:
+    """A peer on file, and for each organisation a signed agreement with it and the organisation's bank
+    shared into that agreement's feed: share ids (B's and C's) for A's sweep to name. Returns the peer."""
+    node = world.node
+    assert isinstance(node.clock, FixedClock)
+    peer = NodeIdentity.generate(node.clock.now())
+    peers.add_peer(node, None, "http://peer.test", peer.document.to_json())
+    for org in orgs:
+        parties = {org.id: node.me.node_id, "org_peer": peer.node_id}
+        terms = agreement_between(parties, node.clock, node.ids("agr"))
+        peers.store_agreement(node, None, SignedAgreement(terms).sign(node.me).sign(peer).to_json())
+        org.shares.append(sync.share_bank(node, None, org.id, org.banks[0], terms.id, "csam").id)
+    return peer.node_id
 
 
 def populate_deconfliction(world: World, *orgs: Org) -> None:
@@ -718,6 +757,8 @@ class Sweep:
             "stx": a.stix_ids[0],
             "txs": a.statuses[0],
             "dcf": a.deconflictions[0],
+            "node": "",  # set by the test: the peer on file
+            "shr": a.shares[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -867,6 +908,25 @@ class Sweep:
             return
         if key == ("POST", "/v1/deconfliction/runs"):  # the peer registry is the node's: no such peer is missing
             yield Call({}, "missing", json={"peer": self.missing("node"), "set": "identifiers"})
+            return
+        if ROUTE_ACTION.get(key) == Action.peer_manage:  # the operator's admins only: refused for A whatever the id
+            bodies: dict[tuple[str, str], Any] = {
+                ("POST", "/v1/federation/peers"): {"base_url": "http://sweep.test", "identity": {}},
+                ("PATCH", "/v1/federation/peers/{node_id}"): {"state": "trusted"},
+                ("POST", "/v1/federation/agreements"): {"signed": {}},
+                ("POST", "/v1/federation/shares"): {
+                    "kind": "bank",
+                    "agreement_id": self.a.agreements[0],
+                    "category": "csam",
+                    "bank": self.a.banks[0],
+                },
+            }
+            for values, target in self.path_values(ep):
+                yield Call(values, target, json=bodies.get(key), expect={"key": 403, "session": 403})
+            if key == ("POST", "/v1/federation/shares"):  # another organisation's bank, by id
+                for bid in self.foreign_by_kind["bnk"]:
+                    with_bank = {**bodies[key], "bank": bid}
+                    yield Call({}, "foreign", json=with_bank, expect={"key": 403, "session": 403})
             return
         if key == ("POST", "/v1/import"):  # other organisations' bodies become A's job, never touch theirs
             lines = [report_json(f"{o.letter}-{i}") for o in self.others for i in (3, 6)]
@@ -1140,6 +1200,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     populate_taxii(client, a, b, c)
     populate_deconfliction(world, a, b, c)
     populate_case_refs(world, a, b, c)
+    peer_node = populate_federation(world, a, b, c)
     # A's spare key, the one the DELETE control revokes.
     spare = ok(
         client.post(
@@ -1157,7 +1218,13 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     before = snapshot(world, [b.id, c.id])
     assert sum(map(len, before.values())) > 40  # the snapshot does see B's and C's rows
     sweep = Sweep(client, world, a, [b, c], operator_org)
+    sweep.own["node"] = peer_node
     sweep.sweep()
+    # the operator's admin may use the federation routes, for the operator organisation's shares only
+    op = auth(world.operator_token)
+    assert client.get("/v1/federation/shares", headers=op).json() == []
+    for share_id in (*b.shares, *c.shares):
+        assert client.delete(f"/v1/federation/shares/{share_id}", headers=op).status_code == 404
     after = snapshot(world, [b.id, c.id])
 
     changed = {
@@ -1187,7 +1254,7 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     assert {(e.method, e.path) for e in eps} >= set(ROUTE_ACTION), "a route of the role table is no longer served"
     for e in eps:
         assert sweep.calls[(e.method, e.path)] >= len(SWEEP_ROLES), (e, sweep.calls[(e.method, e.path)])
-        if e.params:
+        if e.params and ROUTE_ACTION.get((e.method, e.path)) not in OPERATOR_ONLY:  # none for A: operator-only
             assert (e.method, e.path) in sweep.own_2xx, f"{e.method} {e.path}: no key succeeded on A's own id"
             assert any(k[:2] == (e.method, e.path) for k in sweep.foreign_hit)
     total = sum(sweep.calls.values())

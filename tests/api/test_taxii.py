@@ -37,7 +37,9 @@ TAXII = "application/taxii+json;version=2.1"
 SHA = [f"{i:064x}" for i in range(1, 6)]
 
 
-def agreement(world: World, *orgs: str, max_marking: str = "AMBER") -> str:
+def agreement(
+    world: World, *orgs: str, max_marking: str = "AMBER", categories: tuple[str, ...] = ("csam", "grooming", "other")
+) -> str:
     node = world.node
     agr = node.ids("agr")
     with node.db.write() as conn:
@@ -48,6 +50,7 @@ def agreement(world: World, *orgs: str, max_marking: str = "AMBER") -> str:
                 purposes=["investigation"],
                 legal_bases=["consent"],
                 max_marking=max_marking,
+                categories=list(categories),
                 retention_days=365,
                 onward_sharing=False,
                 valid_from=node.clock.now(),
@@ -244,3 +247,87 @@ def test_refusals_are_taxii_errors_and_store_nothing(client: TestClient, world: 
     assert (ok["success_count"], ok["failure_count"]) == (2, 0) and reports() == 1
     again = client.post(url, json={"objects": grouping(3)}, headers=headers).json()
     assert again["success_count"] == 2 and reports() == 1  # the same objects again: the same report
+
+
+def _count(world: World, table: sa.Table) -> int:
+    with world.node.db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _taxii_events(world: World, action: str) -> list[Any]:
+    with world.node.db.read() as conn:
+        t = schema.audit_events
+        return list(conn.execute(sa.select(t).where(t.c.action == action).order_by(t.c.seq)))
+
+
+def test_objects_of_a_category_outside_the_agreement_are_neither_accepted_nor_served(
+    client: TestClient, world: World
+) -> None:
+    """The agreement's ``categories`` clause (``check_content``, the clause the federation checks judge
+    too): an added report of another category fails naming the clause, one already held under the agreement
+    is withheld from every read once the agreement no longer allows its category; both audited."""
+    platform, p_token = world.org("Platform", [Role.analyst])
+    hotline, h_token = world.org("Hotline", [Role.analyst])
+    agr = agreement(world, platform, hotline, categories=("csam",))
+    url = f"/taxii2/accord/collections/{agr}/objects/"
+    headers = auth(p_token, Accept=TAXII, **{"Content-Type": TAXII})
+
+    refused = client.post(url, json={"objects": grouping(1)}, headers=headers).json()  # a partner's: "other"
+    assert (refused["success_count"], refused["failure_count"]) == (1, 1), refused
+    (failure,) = refused["failures"]
+    assert failure["id"] == grouping(1)[0]["id"]
+    assert failure["message"] == "categories: category 'other' is not allowed (allowed: csam)"
+    assert _count(world, schema.reports) == 0
+    (event,) = _taxii_events(world, "taxii.add")
+    assert (event.outcome, event.detail["refused"], event.detail["reports"]) == ("success", {"categories": 1}, [])
+
+    # the parties allow "other" for a while: the report is added; then they narrow the agreement again
+    with world.node.db.write() as conn:
+        t = schema.agreements
+        conn.execute(sa.update(t).where(t.c.id == agr).values(categories=["csam", "other"]))
+    added = client.post(url, json={"objects": grouping(1)}, headers=headers).json()
+    assert added["failure_count"] == 0 and _count(world, schema.reports) == 1
+    read = auth(h_token, Accept=TAXII)
+    served = {o["id"] for o in client.get(url, headers=read).json()["objects"]}
+    (report_grouping,) = [i for i in served if i.startswith("grouping--")]  # the exporter's, for the report
+    with world.node.db.write() as conn:
+        conn.execute(sa.update(t).where(t.c.id == agr).values(categories=["csam"]))
+    for path in (url, f"/taxii2/accord/collections/{agr}/manifest/"):
+        listed = {o["id"] for o in client.get(path, headers=read).json().get("objects", [])}
+        assert listed and not any(i.startswith(("grouping--", "indicator--", "file--")) for i in listed), listed
+    one = client.get(f"{url}{report_grouping}/", headers=read)
+    assert one.status_code == 404, one.text
+    withheld = [e.detail.get("withheld") for e in _taxii_events(world, "taxii.objects")]
+    assert withheld[0] is None and withheld[1:] == [{"categories": 1}] * (len(withheld) - 1), withheld
+
+
+def test_a_taxii_add_is_one_transaction(client: TestClient, world: World) -> None:
+    """The reports an add stores, their publication under the agreement, the status resource and the audit
+    event commit together: a failure at the last write (the status row) leaves none of them."""
+    platform, p_token = world.org("Platform", [Role.analyst])
+    hotline, _ = world.org("Hotline", [Role.analyst])
+    agr = agreement(world, platform, hotline)
+    url = f"/taxii2/accord/collections/{agr}/objects/"
+    headers = auth(p_token, Accept=TAXII, **{"Content-Type": TAXII})
+    before = (_count(world, schema.audit_events), _count(world, schema.custody_leaves))
+
+    def fail_on_status(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TAXII_STATUSES"):
+            raise RuntimeError("synthetic fault: the disk is full")
+
+    engine = world.node.db.writer
+    sa.event.listen(engine, "before_cursor_execute", fail_on_status)
+    try:
+        r = client.post(url, json={"objects": grouping(1) + grouping(2)}, headers=headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", fail_on_status)
+    assert r.status_code == 500 and r.headers["content-type"] == TAXII, r.text
+    assert (_count(world, schema.reports), _count(world, schema.taxii_statuses)) == (0, 0)
+    assert _count(world, schema.custody_leaves) == before[1]
+    assert _taxii_events(world, "report.create") == [] and _taxii_events(world, "taxii.add") == []
+    ok = client.post(url, json={"objects": grouping(1) + grouping(2)}, headers=headers)  # the retry stores all
+    assert ok.status_code == 202 and ok.json()["success_count"] == 4, ok.text
+    assert (_count(world, schema.reports), _count(world, schema.taxii_statuses)) == (2, 1)
+    with world.node.db.read() as conn:
+        held = conn.execute(sa.select(schema.reports.c.agreement_id)).scalars().all()
+    assert held == [agr, agr]

@@ -14,7 +14,7 @@ from accord.model.organisation import OrgKind
 from accord.services import banks, peers
 from accord.services.node import open_node
 from accord.settings import Settings
-from accord.store import schema
+from accord.store import orgs, schema
 from tests.cli.helpers import run
 from tests.federation.processes import Server, Site, agree, know, open_site
 
@@ -157,3 +157,45 @@ def test_share_reports_at_the_console(tmp_path: Path) -> None:
     code, _, err = run([*share, "--reports", "--category", "csam"])
     assert code == 2 and "already shared" in err
     assert _count(p_site, schema.sync_report_shares) == 1
+
+
+def test_unshare_at_the_console(tmp_path: Path) -> None:
+    """``accord peer shares`` lists the organisation's shares with their ids; ``accord peer unshare`` removes
+    one (a bank share stays on file as removed, a report rule is gone); an unknown id, or one of another
+    organisation's, exits 2 and changes nothing."""
+    p_site, p = open_site(tmp_path / "p", "Platform", OrgKind.platform, "NL")
+    h_site, hn = open_site(tmp_path / "h", "Hotline", OrgKind.hotline, "DE")
+    try:
+        know(p, hn, h_site)
+        know(hn, p, p_site)
+        agree([(p, p_site), (hn, h_site)], PH)
+        banks.create_local(p, p_site.org, BankIn(name="hashes", type="sha256"))
+        with p.db.read() as conn:
+            operator = orgs.operator_org_id(conn)
+        assert operator is not None
+    finally:
+        p.close()
+        hn.close()
+    pb = ["--data-dir", str(p_site.data_dir), "peer"]
+    share = [*pb, "share", "--org", p_site.org, "--agreement", PH, "--category", "csam"]
+    code, out, err = run([*share, "--bank", "hashes"])
+    assert code == 0, err
+    bank_share = out.split("(")[-1].split(")")[0]
+    code, out, err = run([*share, "--reports"])
+    assert code == 0, err
+    rule = out.split("(")[-1].split(")")[0]
+    assert bank_share.startswith("shr_") and rule.startswith("shr_") and bank_share != rule
+    code, out, _ = run([*pb, "shares", "--org", p_site.org])
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == [bank_share, rule], out
+
+    code, _, err = run([*pb, "unshare", bank_share, "--org", operator])  # another organisation's share
+    assert code == 2 and f"no share {bank_share}" in err, err
+    code, _, err = run([*pb, "unshare", "shr_nosuch", "--org", p_site.org])
+    assert code == 2 and "no share shr_nosuch" in err, err
+    code, out, err = run([*pb, "unshare", bank_share, "--org", p_site.org])
+    assert code == 0 and "no longer enters the feed" in out, err
+    code, out, err = run([*pb, "unshare", rule, "--org", p_site.org])
+    assert code == 0 and "reports of csam no longer enters" in out, err
+    code, out, _ = run([*pb, "shares", "--org", p_site.org])
+    assert code == 0 and out.strip() == "no shares"
+    assert (_count(p_site, schema.sync_shares), _count(p_site, schema.sync_report_shares)) == (1, 0)

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from accord.model.bank import BankIn
 from accord.model.identifier import Identifier
 from accord.model.media import Media
 from accord.model.organisation import Actor, Role
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
-from accord.services import reports
+from accord.services import banks, reports
 from accord.services.node import Node
 from accord.store import migrate, schema
 from accord.store.keyhash import key_hash
@@ -257,3 +258,37 @@ def test_downgrade_from_0012_folds_what_an_import_left_pending(world: World) -> 
         datetime(2026, 11, 1, tzinfo=UTC),
         datetime(2026, 11, 5, tzinfo=UTC),
     )
+
+
+def test_upgrade_to_0024_gives_shares_made_before_it_an_id(world: World) -> None:
+    """0024 gave bank shares and report share rules an id (what the API and ``accord peer unshare`` name):
+    rows written under 0021 get a distinct one on upgrade, and a bank share is in force (not removed)."""
+    node = world.node
+    org, _ = world.org("A", [Role.analyst])
+    bank = banks.create_local(node, org, BankIn(name="b", type="sha256"))
+    migrate.downgrade(node.db, "0021")
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with node.db.write() as conn:
+        for agr in ("agr_1", "agr_2"):
+            values = {"agr": agr, "org": org, "bank": bank.id, "at": at}
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sync_shares (bank_id, agreement_id, org_id, category, at) "
+                    "VALUES (:bank, :agr, :org, 'csam', :at)"
+                ),
+                values,
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sync_report_shares (agreement_id, category, org_id, marking_max, at) "
+                    "VALUES (:agr, 'csam', :org, 'AMBER', :at)"
+                ),
+                values,
+            )
+    migrate.upgrade(node.db)
+    with node.db.read() as conn:
+        shares = conn.execute(sa.select(schema.sync_shares.c.id, schema.sync_shares.c.removed_at)).all()
+        rules = conn.execute(sa.select(schema.sync_report_shares.c.id)).scalars().all()
+    ids = [s.id for s in shares] + list(rules)
+    assert len(set(ids)) == 4 and all(i.startswith("shr_") for i in ids), ids
+    assert [s.removed_at for s in shares] == [None, None]

@@ -11,14 +11,18 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from accord.api.app import create_app
 from accord.errors import Invalid
 from accord.exchange.envelope import seal
 from accord.exchange.identity import IdentityDocument, NodeIdentity, NodeKey
 from accord.services import peers
 from accord.store import schema
 from tests.cli.helpers import run
-from tests.federation.conftest import Pair
+from tests.conftest import auth
+from tests.federation.conftest import Pair, Router
+from tests.federation.processes import Server, Site, free_port
 from tests.federation.test_two_nodes import deliver, share
 
 
@@ -123,4 +127,46 @@ def test_peer_update_at_the_console(tmp_path: Path) -> None:
     )
     (tmp_path / "a2.json").write_bytes(rotated.document.to_json())
     code, out, err = run([*b, "peer", "update", "--peer", node_id, "--identity", str(tmp_path / "a2.json")])
+    assert code == 0 and "2 keys on file" in out and rotated.keyid[:16] in out, err
+
+
+def test_the_published_document_is_fetched_over_the_api_with_the_same_checks(pair: Pair) -> None:
+    """``PATCH /v1/federation/peers/{node}`` with ``fetch_identity``: the peer's ``GET /v1/federation/identity``
+    (over the transport, here its real app) goes through the rotation checks as a document given would."""
+    p = pair
+    api = TestClient(create_app(p.b, run_jobs=False), raise_server_exceptions=False)
+    op = auth(p.b_world.operator_token)
+    path = f"/v1/federation/peers/{p.a.me.node_id}"
+    r = api.patch(path, json={"fetch_identity": True}, headers=op)  # nothing rotated: it adds no key
+    assert r.status_code == 422 and "adds no key" in r.text, r.text
+    p.clock.advance(timedelta(seconds=5))
+    p.a.identity = NodeIdentity.rotate(p.a.settings.identity_dir, p.clock.now())
+    assert share(p).receipt.reason == "unknown-key"
+    r = api.patch(path, json={"fetch_identity": True}, headers=op)
+    assert r.status_code == 200 and r.json()["current_keyid"] == p.a.me.keyid, r.text
+    assert stored_identity(p) == p.a.me.document.to_json()
+    assert share(p).receipt.verdict == "accepted"
+    p.b.peer_transport = Router()  # the peer is down: 503, audited as failed, nothing changes
+    r = api.patch(path, json={"fetch_identity": True}, headers=op)
+    assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert [e.outcome for e in update_events(p)] == ["refused", "success", "failed"]
+    assert stored_identity(p) == p.a.me.document.to_json()
+    r = api.patch("/v1/federation/peers/node_nosuch", json={"fetch_identity": True}, headers=op)
+    assert r.status_code == 404, r.text
+
+
+def test_peer_update_from_url_at_the_console(tmp_path: Path) -> None:
+    a, b = ["--data-dir", str(tmp_path / "a")], ["--data-dir", str(tmp_path / "b")]
+    for d in (a, b):
+        assert run([*d, "init"])[0] == 0
+    document = IdentityDocument.from_json(run([*a, "identity"])[1])
+    site = Site(tmp_path / "a", free_port(), "", document.node_id)
+    assert run([*b, "peer", "add", site.url, document.to_json().decode()])[0] == 0
+    code, _, err = run([*b, "peer", "update", "--peer", document.node_id, "--from-url"])
+    assert code == 3 and "did not answer" in err, err  # not served yet
+    code, _, err = run([*b, "peer", "update", "--peer", document.node_id, "--from-url", "--identity", "x.json"])
+    assert code == 2 and "either" in err, err
+    rotated = NodeIdentity.rotate(tmp_path / "a" / "keys", document.current.not_before + timedelta(days=1))
+    with Server(site):
+        code, out, err = run([*b, "peer", "update", "--peer", document.node_id, "--from-url"])
     assert code == 0 and "2 keys on file" in out and rotated.keyid[:16] in out, err
