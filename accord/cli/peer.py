@@ -247,6 +247,25 @@ def peer_unshare(
     out.print(f"share {removed.id} removed: {what} no longer enters the feed of {removed.agreement_id}")
 
 
+@peer_app.command("cases")
+def peer_cases(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="the organisation they were received for")],
+    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="list withdrawn references too")] = False,
+) -> None:
+    """The case references peers shared with the organisation: one line each (never a title: none travels)."""
+    with command_node(ctx) as node, reporting():
+        found = case_refs.received(node, None, org, withdrawn=withdrawn)
+    for r in found:
+        out.print(
+            f"{r.origin_case} [bold]{r.status}[/bold] {r.jurisdiction} lead {r.lead_org_name} ({r.lead_org_id}) "
+            f"at {r.peer} under {r.agreement_id}, {r.linked_reports} linked reports, "
+            f"updated {r.updated_at.isoformat()}, version {r.version}"
+        )
+    if not found:
+        out.print("no case references")
+
+
 FileArg = Annotated[Path, typer.Argument(help="a signed agreement (JSON)", exists=True, dir_okay=False)]
 
 
