@@ -59,6 +59,17 @@ def _open(tmp: Path, backend: str, clock: FixedClock, schemas: list[str], name: 
     return open_node(settings, clock=clock, schema=schema, keys=cheap)
 
 
+def reopen(tmp: Path, backend: str, clock: FixedClock, name: str) -> Node:
+    """A second Node on the database (and data directory) of the pair's node ``name`` ("a" or "b"), as a
+    restarted server or another worker would open it; the caller closes it."""
+    cheap = KeyVerifier(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    if backend == "sqlite":
+        return open_node(Settings(data_dir=tmp / name, **RELAXED_RATE), clock=clock, keys=cheap)  # type: ignore[arg-type]
+    schema = f"t_{hashlib.sha256(str(tmp).encode()).hexdigest()[:8]}_{name}"
+    settings = Settings(data_dir=tmp / name, database_url=PG_URL, **RELAXED_RATE)  # type: ignore[arg-type]
+    return open_node(settings, clock=clock, schema=schema, keys=cheap)
+
+
 def agreement_between(pair_ids: dict[str, str], clock: FixedClock, agreement_id: str, **terms: object) -> Agreement:
     fields: dict[str, object] = {
         "id": agreement_id,
