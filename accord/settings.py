@@ -44,6 +44,9 @@ class Settings:
     # deconfliction queries (PSI runs) per peer and day, counted apart for those this node starts and those
     # it answers (docs/federation.md): a PSI of one item is a probe, so the rate is what bounds probing
     deconfliction_daily_limit: int = 20
+    # the most sessions one peer may hold open here at once (the responder's state between messages,
+    # kept in the database for 10 minutes each): an offer beyond it is refused with reason rate-limit
+    deconfliction_open_sessions: int = 20
     # requests one sending peer (an unknown sender: one client address) may make to the federation inbox
     # endpoints together (envelopes, feed, receipts, deconfliction) per window; in memory, per worker
     federation_rate_limit: int = 600
@@ -91,6 +94,8 @@ class Settings:
             raise ValueError("ACCORD_SYNC_BACKOFF_MAX_SECONDS must be at least 5")
         if self.deconfliction_daily_limit < 1:
             raise ValueError("ACCORD_DECONFLICTION_DAILY_LIMIT must be at least 1")
+        if self.deconfliction_open_sessions < 1:
+            raise ValueError("ACCORD_DECONFLICTION_OPEN_SESSIONS must be at least 1")
         if self.federation_rate_limit < 1 or self.federation_rate_window_s < 1:
             raise ValueError(
                 "ACCORD_FEDERATION_RATE_LIMIT and ACCORD_FEDERATION_RATE_WINDOW_SECONDS must be at least 1"
@@ -132,6 +137,7 @@ class Settings:
             sync_batch=int(env.get("ACCORD_SYNC_BATCH", 500)),
             sync_backoff_max_s=float(env.get("ACCORD_SYNC_BACKOFF_MAX_SECONDS", 3600.0)),
             deconfliction_daily_limit=int(env.get("ACCORD_DECONFLICTION_DAILY_LIMIT", 20)),
+            deconfliction_open_sessions=int(env.get("ACCORD_DECONFLICTION_OPEN_SESSIONS", 20)),
             federation_rate_limit=int(env.get("ACCORD_FEDERATION_RATE_LIMIT", 600)),
             federation_rate_window_s=int(env.get("ACCORD_FEDERATION_RATE_WINDOW_SECONDS", 60)),
             signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),

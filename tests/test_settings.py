@@ -40,5 +40,7 @@ def test_identity_dir_defaults_under_the_data_dir_and_federation_bounds_are_chec
 def test_the_deconfliction_daily_limit_from_the_environment() -> None:
     assert Settings.from_env({}).deconfliction_daily_limit == 20
     assert Settings.from_env({"ACCORD_DECONFLICTION_DAILY_LIMIT": "3"}).deconfliction_daily_limit == 3
+    assert Settings.from_env({}).deconfliction_open_sessions == 20
+    assert Settings.from_env({"ACCORD_DECONFLICTION_OPEN_SESSIONS": "4"}).deconfliction_open_sessions == 4
     with pytest.raises(ValueError, match="ACCORD_DECONFLICTION_DAILY_LIMIT"):
         Settings.from_env({"ACCORD_DECONFLICTION_DAILY_LIMIT": "0"})

@@ -232,6 +232,9 @@ class Result:
     count: int
     peer_size: int
     members: frozenset[str] | None
+    positions: Mapping[str, int] | None = None
+    """Members mode: each member's position in the reply's points (the responder's blinded list), the
+    same number on both sides for the same shared item; PDQ deconfliction names shared keys by it."""
 
 
 # --- the two parties --------------------------------------------------------------------------------------
@@ -269,12 +272,21 @@ class _Party:
     def _answer(self, tags: bytes) -> bytes:
         return np.sort(_rows(tags, TAG_BYTES)).tobytes() if self.mode == "count" else tags
 
-    def _result(self, mine: bytes, theirs: bytes, peer_size: int) -> Result:
-        hit = np.isin(_rows(mine, TAG_BYTES), _rows(theirs, TAG_BYTES))
+    def _result(self, mine: bytes, theirs: bytes, peer_size: int, *, reply_order: bool) -> Result:
+        """``mine`` answers this side's items in order, ``theirs`` the other side's; ``reply_order``: this
+        side's items are the reply's points (the responder), else the peer's are (the initiator)."""
+        rows, other = _rows(mine, TAG_BYTES), _rows(theirs, TAG_BYTES)
+        hit = np.isin(rows, other)
         count = int(hit.sum())
         if self.mode == "count":
             return Result(count=count, peer_size=peer_size, members=None)
-        return Result(count=count, peer_size=peer_size, members=frozenset(self._items[i] for i in np.flatnonzero(hit)))
+        found = np.flatnonzero(hit)
+        if reply_order:
+            positions = {self._items[i]: int(i) for i in found}
+        else:
+            where = {bytes(t): j for j, t in enumerate(other)}
+            positions = {self._items[i]: where[bytes(rows[i])] for i in found}
+        return Result(count=count, peer_size=peer_size, members=frozenset(positions), positions=positions)
 
 
 class Initiator(_Party):
@@ -285,6 +297,7 @@ class Initiator(_Party):
         self.session = secrets.token_hex(16)
         self._offered = 0
         self._finish: Finish | None = None
+        self._finishes: list[Finish] = []
 
     def offer(self) -> Offer:
         self._advance(0, "make an offer")
@@ -304,13 +317,40 @@ class Initiator(_Party):
         theirs = _tags(self._reblind(reply.points, "points"))
         self._secret = None
         self._finish = Finish(session=self.session, tags=self._answer(theirs))
-        return self._result(reply.tags, theirs, peer_size)
+        return self._result(reply.tags, theirs, peer_size, reply_order=False)
 
     def finish(self) -> Finish:
         """The message that lets the responder learn its result; sending it is the initiator's choice."""
         self._advance(2, "finish")
         assert self._finish is not None
         return self._finish
+
+    def receive_all(self, replies: Sequence[Reply]) -> list[Result]:
+        """One offer answered by several responders, each under its own fresh secret (PDQ deconfliction's
+        second round: one offer of a hash against each candidate of the peer's): a result per reply, then
+        ``finish_all()`` a finish message per reply. Instead of ``receive``, once."""
+        for n, reply in enumerate(replies):
+            if reply.session != self.session:
+                raise Invalid.at(f"/{n}/session", "the reply answers another session")
+            if len(reply.tags) != self._offered * TAG_BYTES:
+                got = len(reply.tags) // TAG_BYTES
+                raise Invalid.at(f"/{n}/tags", f"{got} tags answer an offer of {self._offered}")
+            if len(reply.points) // _POINT > self.limit:
+                raise PayloadTooLarge.at(f"/{n}/points", f"more than the limit of {self.limit} elements")
+        self._advance(1, "receive replies")
+        results, finishes = [], []
+        for n, reply in enumerate(replies):
+            theirs = _tags(self._reblind(reply.points, f"{n}/points"))
+            finishes.append(Finish(session=self.session, tags=self._answer(theirs)))
+            results.append(self._result(reply.tags, theirs, len(reply.points) // _POINT, reply_order=False))
+        self._secret = None
+        self._finishes = finishes
+        return results
+
+    def finish_all(self) -> list[Finish]:
+        """The finish messages after ``receive_all``, one per reply, in the replies' order."""
+        self._advance(2, "finish")
+        return self._finishes
 
 
 class Responder(_Party):
@@ -346,4 +386,33 @@ class Responder(_Party):
         if len(finish.tags) != len(self._items) * TAG_BYTES:
             raise Invalid.at("/tags", f"{len(finish.tags) // TAG_BYTES} tags answer a reply of {len(self._items)}")
         self._advance(1, "receive a finish message")
-        return self._result(finish.tags, self._doubled, self._offered)
+        return self._result(finish.tags, self._doubled, self._offered, reply_order=True)
+
+    def state(self) -> dict[str, Any]:
+        """What ``receive`` needs, after ``reply``, as JSON: the session, the doubly blinded tags of the
+        offer, this side's items in the reply's order and the offer's size. No secret: it was dropped when
+        the reply was made. A node keeps this between two messages (``resume``)."""
+        if self._step != 1:
+            raise Conflict("a PSI responder's state is kept between its reply and the finish message only")
+        return {
+            "doubled": b64encode(self._doubled),
+            "items": self._items,
+            "kind": self.kind,
+            "limit": self.limit,
+            "mode": self.mode,
+            "offered": self._offered,
+            "session": self.session,
+        }
+
+    @classmethod
+    def resume(cls, state: Mapping[str, Any]) -> Responder:
+        """The responder that ``state()`` described, ready for ``receive``."""
+        party = cls.__new__(cls)
+        party.kind, party.mode, party.limit = state["kind"], state["mode"], int(state["limit"])
+        party._items = list(state["items"])
+        party._secret = None
+        party._step = 1
+        party.session = state["session"]
+        party._doubled = b64decode(state["doubled"], "doubled")
+        party._offered = int(state["offered"])
+        return party

@@ -1,6 +1,7 @@
 """Deconfliction between nodes on the API: the request that starts a run, the run, and its alert.
 
-A run's ``members`` are the caller's own items (identifier or hash keys) that the peer holds too; nothing
+A run's ``members`` are the caller's own items (identifier or hash keys; for set ``pdq`` its own ``pdq:``
+keys with a near duplicate at the peer) that the peer holds too; nothing
 of the peer's is ever in it but the count. An alert carries the reference number, the two organisations,
 the agreement and the count, and no case content: it is what lets the two be introduced.
 """
@@ -19,10 +20,19 @@ __all__ = ["DeconflictionAlert", "DeconflictionIn", "DeconflictionRun"]
 
 class DeconflictionIn(Inbound):
     peer: str = Field(min_length=1, max_length=128, description="the peer's node id (node_...)")
-    set: Literal["identifiers", "hashes"] = Field(description="normalised identifiers, or exact media hashes")
+    set: Literal["identifiers", "hashes", "pdq"] = Field(
+        description="normalised identifiers, exact media hashes, or PDQ hashes compared by Hamming distance"
+    )
     mode: Literal["members", "count"] = Field("members", description="learn which items overlap, or how many")
     agreement_id: str | None = Field(
         None, max_length=40, description="the agreement to run under (default: the first that allows it)"
+    )
+    threshold: int | None = Field(
+        None,
+        ge=0,
+        le=31,
+        description="set pdq: the largest Hamming distance that counts as a near duplicate (default: the "
+        "node's PDQ match threshold, at most 31)",
     )
 
 
@@ -44,6 +54,7 @@ class DeconflictionRun(Outbound):
     detail: str | None
     started_at: datetime
     finished_at: datetime | None
+    threshold: int | None = Field(description="set pdq: the Hamming distance that counts as a near duplicate")
 
 
 class DeconflictionAlert(Outbound):

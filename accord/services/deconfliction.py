@@ -12,6 +12,14 @@ custody leaf, so both logs prove what was exchanged: blinded points and truncate
     finish envelope ------------------------------------>  B learns its result, records it (alert if any)
                     <------------------------------------  signed receipt
 
+Set ``pdq`` (near-duplicate PDQ hashes, ``accord.exchange.psi_pdq``) puts two messages before the finish:
+the offer is round 1's (chunk keys), then ``pdq-candidates`` (round 1's finish and round 2's offers) is
+answered with ``pdq-distances`` (A learns its result), then ``pdq-finish`` with a signed receipt.
+
+Between two messages the responder keeps its half of the session in the database
+(``deconfliction_sessions``: the message it expects, its state, 10 minutes), so a restart or another
+worker goes on with it; at most ``ACCORD_DECONFLICTION_OPEN_SESSIONS`` per peer at once.
+
 The result is stored for the organisation each node speaks for under the agreement: which of its own
 items the other holds (members mode) or only how many (count mode), under a reference number that both
 sides hold. A run that found overlaps raises a deconfliction alert on each side carrying only the
@@ -36,6 +44,15 @@ from accord.errors import AccordError, Invalid, NotFound, RateLimited, Unavailab
 from accord.exchange.agreement import ObjectMeta, check_outgoing
 from accord.exchange.envelope import Opened, Refused, digest, open_envelope, seal
 from accord.exchange.psi import Finish, Initiator, Mode, Offer, Reply, Responder
+from accord.exchange.psi_pdq import (
+    MAX_THRESHOLD,
+    Candidates,
+    Distances,
+    Finishes,
+    PdqInitiator,
+    PdqResponder,
+    radius_for,
+)
 from accord.exchange.receipt import receipt, verify_receipt
 from accord.ids import ActorId, OrgId
 from accord.model.agreement import Agreement
@@ -61,6 +78,7 @@ __all__ = [
     "SETS",
     "Answer",
     "answer",
+    "default_threshold",
     "get_run",
     "list_alerts",
     "list_runs",
@@ -70,10 +88,12 @@ __all__ = [
 PATH = "/v1/deconfliction/envelopes"
 PURPOSE = "deconfliction"
 """The purpose an agreement must list for its parties to deconflict, and every PSI envelope states."""
-SETS = ("identifiers", "hashes")
+SETS = ("identifiers", "hashes", "pdq")
 MARKING = "GREEN"
 """The marking of PSI envelopes: they carry blinded points and truncated tags, which no one can read."""
 DAY = timedelta(days=1)
+SESSION_TTL = timedelta(minutes=10)
+"""How long the responder keeps a session's state for the initiator's next message."""
 
 
 def _category(agreement: Agreement) -> str:
@@ -178,6 +198,7 @@ async def start(
     kind: str,
     mode: str = "members",
     agreement_id: str | None = None,
+    threshold: int | None = None,
     request_id: str | None = None,
 ) -> Run:
     """Run a deconfliction toward ``peer`` (module docstring) and return the initiator's stored run."""
@@ -186,6 +207,11 @@ async def start(
         raise Invalid.at("/set", f"set must be one of {', '.join(SETS)}")
     if mode not in ("members", "count"):
         raise Invalid.at("/mode", "mode must be members or count")
+    if kind == "pdq":
+        threshold = default_threshold(node) if threshold is None else threshold
+        radius_for(threshold)  # refuses what psi_pdq cannot find
+    elif threshold is not None:
+        raise Invalid.at("/threshold", "a threshold is for set pdq only")
     with node.db.read() as conn:
         try:
             target = peer_store.get_peer(conn, peer)
@@ -215,7 +241,15 @@ async def start(
         raise RateLimited(why, retry_after=int(DAY.total_seconds()))
     peer_org = agreement.party_of(peer)
     assert peer_org is not None
-    psi = Initiator(items, kind=kind, mode=_mode(mode))
+    psi: Initiator | PdqInitiator
+    obj: dict[str, Any]
+    if kind == "pdq":
+        assert threshold is not None
+        psi = PdqInitiator([i.removeprefix("pdq:") for i in items], threshold=threshold, mode=_mode(mode))
+        obj = {"pdq": {"mode": mode, "threshold": threshold}}
+    else:
+        psi = Initiator(items, kind=kind, mode=_mode(mode))
+        obj = {}
     offer = psi.offer()
     reference = node.ids("dcr")
     raw = seal(
@@ -225,7 +259,7 @@ async def start(
         purpose=PURPOSE,
         marking=MARKING,
         category=category,
-        obj={"offer": offer.to_json(), "reference": reference, "type": "psi-offer"},
+        obj={**obj, "offer": offer.to_json(), "reference": reference, "type": "psi-offer"},
         now=now,
     )
     run = Run(
@@ -247,6 +281,7 @@ async def start(
         None,
         now,
         None,
+        threshold,
     )
     with node.db.write() as conn:
         store.insert_run(conn, run)
@@ -275,17 +310,33 @@ async def start(
                 )
             ],
         )
+    send = _Sender(node, actor, run, agreement, target.base_url, target.identity)
     try:
         reply_raw = await _post(node, target.base_url, raw, target.identity)
-        reply = _open_reply(node, reply_raw, run, raw, agreement)
-        result = psi.receive(reply)
+        reply = Reply.from_json(_open_answer(node, reply_raw, run, raw, agreement, "psi-reply", "reply"))
+        if isinstance(psi, PdqInitiator):
+            _keep_in(node, run, agreement, reply_raw)
+            candidates = psi.candidates(reply)
+            sent = send.seal(
+                {"candidates": candidates.to_json(), "answers": digest(reply_raw), "type": "pdq-candidates"}
+            )
+            answer_raw = await _post(node, target.base_url, sent, target.identity)
+            distances = Distances.from_json(
+                _open_answer(node, answer_raw, run, sent, agreement, "pdq-distances", "distances")
+            )
+            found = psi.distances(distances)
+            count, peer_size, members = found.count, found.peer_size, found.members
+            members = frozenset(f"pdq:{h}" for h in members) if members is not None else None
+        else:
+            answer_raw = reply_raw
+            result = psi.receive(reply)
+            count, peer_size, members = result.count, result.peer_size, result.members
     except AccordError as e:
         _fail(node, actor, run, request_id, e)
         if isinstance(e, Refused) and e.reason == "rate-limit":
             raise RateLimited(f"peer {peer} refused: {e.detail}", retry_after=int(DAY.total_seconds())) from None
         raise
     at = node.clock.now()
-    members = sorted(result.members) if result.members is not None else None
     with node.db.write() as conn:
         _store_envelope(
             node,
@@ -294,21 +345,28 @@ async def start(
             direction="in",
             peer=peer,
             agreement_id=agreement.id,
-            raw=reply_raw,
+            raw=answer_raw,
             at=at,
             actor_id=peer,
         )
-        store.finish_run(
-            conn, run.id, state="done", at=at, count=result.count, peer_size=result.peer_size, members=members
-        )
-        events = [_done_event(node, actor, "deconfliction.query", run, result.count, result.peer_size, request_id)]
-        if result.count:
-            alert = _alert(node, conn, run, result.count, at)
+        listed = sorted(members) if members is not None else None
+        store.finish_run(conn, run.id, state="done", at=at, count=count, peer_size=peer_size, members=listed)
+        events = [_done_event(node, actor, "deconfliction.query", run, count, peer_size, request_id)]
+        if count:
+            alert = _alert(node, conn, run, count, at)
             events.append(_alert_event(node, actor, alert, request_id))
         audit_store.append(conn, events)
-    await _finish(node, actor, run, psi.finish(), agreement, target.base_url, target.identity, request_id)
+    if isinstance(psi, PdqInitiator):
+        await send.finish({"finishes": psi.finishes().to_json(), "type": "pdq-finish"})
+    else:
+        await send.finish({"finish": psi.finish().to_json(), "type": "psi-finish"})
     with node.db.read() as conn:
         return store.get_run(conn, actor.org_id, run.id)
+
+
+def default_threshold(node: Node) -> int:
+    """The node's PDQ match threshold, within what PDQ deconfliction can find (``psi_pdq.MAX_THRESHOLD``)."""
+    return min(node.settings.pdq_threshold, MAX_THRESHOLD)
 
 
 def _mode(mode: str) -> Mode:
@@ -316,7 +374,7 @@ def _mode(mode: str) -> Mode:
 
 
 def _detail(run: Run) -> dict[str, Any]:
-    return {
+    detail = {
         "peer": run.peer,
         "peer_org": run.peer_org,
         "agreement": run.agreement_id,
@@ -325,6 +383,7 @@ def _detail(run: Run) -> dict[str, Any]:
         "mode": run.mode,
         "own_size": run.own_size,
     }
+    return detail | ({"threshold": run.threshold} if run.threshold is not None else {})
 
 
 def _done_event(
@@ -369,9 +428,26 @@ def _fail(node: Node, actor: Actor, run: Run, request_id: str | None, e: AccordE
         )
 
 
-def _open_reply(node: Node, raw: bytes, run: Run, offer_raw: bytes, agreement: Agreement) -> Reply:
-    """The responder's reply envelope, opened with the inbox's checks, answering this run's offer."""
-    with node.db.write() as conn:  # its nonce commits now: a reply seen twice is a replay
+def _keep_in(node: Node, run: Run, agreement: Agreement, raw: bytes) -> None:
+    """Store an envelope the peer answered with (a step before the result) with its custody leaf."""
+    with node.db.write() as conn:
+        _store_envelope(
+            node,
+            conn,
+            org=run.org_id,
+            direction="in",
+            peer=run.peer,
+            agreement_id=agreement.id,
+            raw=raw,
+            at=node.clock.now(),
+            actor_id=run.peer,
+        )
+
+
+def _open_answer(node: Node, raw: bytes, run: Run, sent: bytes, agreement: Agreement, kind: str, name: str) -> Any:
+    """The responder's answer envelope (``psi-reply`` or ``pdq-distances``), opened with the inbox's checks,
+    naming the digest of the envelope it answers; its ``name`` member."""
+    with node.db.write() as conn:  # its nonce commits now: an answer seen twice is a replay
         peers = peer_store.trusted_documents(conn, [run.peer])
         opened = open_envelope(
             raw,
@@ -383,67 +459,75 @@ def _open_reply(node: Node, raw: bytes, run: Run, offer_raw: bytes, agreement: A
             skew=_skew(node),
         )
     obj = opened.object
-    if opened.sender != run.peer or opened.purpose != PURPOSE or obj.get("type") != "psi-reply":
-        raise Refused("malformed", "the answer is no PSI reply from the peer asked", sender=opened.sender)
-    if obj.get("reference") != run.reference or obj.get("answers") != digest(offer_raw):
-        raise Refused("malformed", "the reply answers another offer", sender=opened.sender)
-    try:
-        return Reply.from_json(obj.get("reply"))
-    except Invalid as e:
-        raise Refused("malformed", f"reply: {e.detail}", sender=opened.sender) from None
+    if opened.sender != run.peer or opened.purpose != PURPOSE or obj.get("type") != kind:
+        raise Refused("malformed", f"the answer is no {kind} from the peer asked", sender=opened.sender)
+    if obj.get("reference") != run.reference or obj.get("answers") != digest(sent):
+        raise Refused("malformed", f"the {kind} answers another message", sender=opened.sender)
+    return obj.get(name)
 
 
-async def _finish(
-    node: Node,
-    actor: Actor,
-    run: Run,
-    finish: Finish,
-    agreement: Agreement,
-    base_url: str,
-    identity: Any,
-    request_id: str | None,
-) -> None:
-    """Send the finish message that lets the responder learn its side; its receipt is kept. A responder
-    that does not confirm leaves the initiator's result as it is (recorded in the run's detail)."""
-    now = node.clock.now()
-    raw = seal(
-        node.me,
-        recipient=run.peer,
-        agreement_id=agreement.id,
-        purpose=PURPOSE,
-        marking=MARKING,
-        category=_category(agreement),
-        obj={"finish": finish.to_json(), "reference": run.reference, "type": "psi-finish"},
-        now=now,
-    )
-    with node.db.write() as conn:
-        env_id = _store_envelope(
-            node,
-            conn,
-            org=run.org_id,
-            direction="out",
-            peer=run.peer,
-            agreement_id=agreement.id,
-            raw=raw,
-            at=now,
-            actor_id=actor.id,
+@dataclass
+class _Sender:
+    """The initiator's envelopes after the offer, toward one peer for one run."""
+
+    node: Node
+    actor: Actor
+    run: Run
+    agreement: Agreement
+    base_url: str
+    identity: Any
+    env_id: str = ""  # the last envelope sealed
+
+    def seal(self, obj: dict[str, Any]) -> bytes:
+        """Seal a message of the run and store it (with its custody leaf) before it leaves."""
+        now = self.node.clock.now()
+        raw = seal(
+            self.node.me,
+            recipient=self.run.peer,
+            agreement_id=self.agreement.id,
+            purpose=PURPOSE,
+            marking=MARKING,
+            category=_category(self.agreement),
+            obj={**obj, "reference": self.run.reference},
+            now=now,
         )
-    try:
-        answer = await _post(node, base_url, raw, identity)
-        got = verify_receipt(answer, sent=raw, receiver=identity)
-    except AccordError as e:
-        why = e.reason if isinstance(e, Refused) else e.code
-        with node.db.write() as conn:
-            store.finish_run(
-                conn, run.id, state="done", at=node.clock.now(), count=None, detail=f"finish not confirmed: {why}"
+        with self.node.db.write() as conn:
+            self.env_id = _store_envelope(
+                self.node,
+                conn,
+                org=self.run.org_id,
+                direction="out",
+                peer=self.run.peer,
+                agreement_id=self.agreement.id,
+                raw=raw,
+                at=now,
+                actor_id=self.actor.id,
             )
-        return
-    at = node.clock.now()
-    with node.db.write() as conn:
-        fed_store.set_receipt(conn, env_id, answer, got.verdict, got.reason, got.clause)
-        custody.record(node, conn, [_entry(CustodyAction.RECEIPT, actor.id, run.org_id, at, env_id, answer)])
-        if got.verdict != "accepted":
-            store.finish_run(conn, run.id, state="done", at=at, detail=f"finish refused: {got.reason}")
+        return raw
+
+    async def finish(self, obj: dict[str, Any]) -> None:
+        """Send the last message, which lets the responder learn its side; its receipt is kept. A responder
+        that does not confirm leaves the initiator's result as it is (recorded in the run's detail)."""
+        node, run = self.node, self.run
+        raw = self.seal(obj)
+        try:
+            answer = await _post(node, self.base_url, raw, self.identity)
+            got = verify_receipt(answer, sent=raw, receiver=self.identity)
+        except AccordError as e:
+            why = e.reason if isinstance(e, Refused) else e.code
+            with node.db.write() as conn:
+                store.finish_run(
+                    conn, run.id, state="done", at=node.clock.now(), count=None, detail=f"finish not confirmed: {why}"
+                )
+            return
+        at = node.clock.now()
+        with node.db.write() as conn:
+            fed_store.set_receipt(conn, self.env_id, answer, got.verdict, got.reason, got.clause)
+            custody.record(
+                node, conn, [_entry(CustodyAction.RECEIPT, self.actor.id, run.org_id, at, self.env_id, answer)]
+            )
+            if got.verdict != "accepted":
+                store.finish_run(conn, run.id, state="done", at=at, detail=f"finish refused: {got.reason}")
 
 
 async def _post(node: Node, base_url: str, raw: bytes, identity: Any) -> bytes:
@@ -479,17 +563,16 @@ class Answer:
         return 429 if self.refused.reason == "rate-limit" else 403
 
 
-@dataclass
-class _Session:
-    run: Run
-    psi: Responder
+# the messages after an offer: the session state each needs, and the member that carries it
+_NEXT = {"psi-finish": "finish", "pdq-candidates": "candidates", "pdq-finish": "finishes"}
 
 
 def answer(node: Node, raw: bytes, request_id: str | None = None) -> Answer:
-    """A peer's PSI envelope: an offer is answered with a reply envelope, a finish with a receipt."""
+    """A peer's PSI envelope: an offer is answered with a reply envelope, PDQ candidates with a distances
+    envelope, a finish (``psi-finish``, ``pdq-finish``) with a receipt."""
     me, now = node.me, node.clock.now()
     audit_org: str | None = None
-    session_key: tuple[str, ...] | None = None
+    session_key: tuple[str, str] | None = None
     try:
         with node.db.write() as conn:
             peers = peer_store.trusted_documents(conn)
@@ -517,13 +600,13 @@ def answer(node: Node, raw: bytes, request_id: str | None = None) -> Answer:
             kind = opened.object.get("type")
             if kind == "psi-offer":
                 return _on_offer(node, conn, opened, agreement, org, request_id)
-            if kind == "psi-finish":
-                session_key = _session_key(opened)
-                return _on_finish(node, conn, opened, org, request_id)
-            raise Refused("malformed", "the object is neither a psi-offer nor a psi-finish", sender=opened.sender)
+            if isinstance(kind, str) and kind in _NEXT:
+                session_key = _session_key(opened, _NEXT[kind])
+                return _on_next(node, conn, opened, kind, org, request_id)
+            raise Refused("malformed", f"the object is none of psi-offer, {', '.join(_NEXT)}", sender=opened.sender)
     except Refused as refused:
         if session_key is not None:
-            node.psi_sessions.take(session_key, now)  # a refused finish spends its session
+            _spend(node, session_key, refused, now)
         signed = receipt(me, refused, raw=raw, now=now)
         if audit_org is None:
             with node.db.read() as conn:
@@ -552,14 +635,47 @@ def answer(node: Node, raw: bytes, request_id: str | None = None) -> Answer:
         return Answer(signed, refused)
 
 
-def _session_key(opened: Opened) -> tuple[str, ...]:
-    finish = opened.object.get("finish")
-    session = finish.get("session") if isinstance(finish, dict) else None
+def _session_key(opened: Opened, name: str) -> tuple[str, str]:
+    message = opened.object.get(name)
+    session = message.get("session") if isinstance(message, dict) else None
     return (opened.sender, str(session))
+
+
+def _spend(node: Node, key: tuple[str, str], refused: Refused, now: datetime) -> None:
+    """A refused message spends its session: the state is deleted and the run fails with the reason."""
+    with node.db.write() as conn:
+        held = store.get_session(conn, *key)
+        if held is not None and store.delete_session(conn, held.run_id):
+            detail = f"{refused.reason}: {refused.detail}"
+            store.finish_run(conn, held.run_id, state="failed", at=now, detail=detail)
+
+
+def _expire(node: Node, conn: Any, now: datetime) -> None:
+    """Forget every expired session; its run fails (the initiator never sent the next message in time)."""
+    for run_id in store.expire_sessions(conn, now):
+        store.finish_run(conn, run_id, state="failed", at=now, detail="session-expired: no next message in time")
+
+
+def _keep(node: Node, conn: Any, run: Run, step: str, state: dict[str, Any], answers: str, now: datetime) -> None:
+    blob = orjson.dumps({"answers": answers, "psi": state})
+    held = store.Session(run.id, run.peer, run.session, run.org_id, run.agreement_id, step, blob, now + SESSION_TTL)
+    store.put_session(conn, held)
+
+
+def _pdq_terms(obj: dict[str, Any], sender: str) -> tuple[str, int]:
+    terms = obj.get("pdq")
+    if not isinstance(terms, dict) or set(terms) != {"mode", "threshold"} or terms["mode"] not in ("members", "count"):
+        raise Refused("malformed", "a pdq-chunks offer states pdq: {mode, threshold}", sender=sender)
+    try:
+        radius_for(terms["threshold"])
+    except Invalid as e:
+        raise Refused("malformed", f"offer: {e.detail}", sender=sender) from None
+    return terms["mode"], terms["threshold"]
 
 
 def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: str, request_id: str | None) -> Answer:
     now, sender = node.clock.now(), opened.sender
+    _expire(node, conn, now)
     limit = node.settings.deconfliction_daily_limit
     used = store.count_recent(conn, sender, "responder", now - DAY)
     if used >= limit:
@@ -568,15 +684,30 @@ def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: 
             f"{used} deconfliction runs from {sender} in the last 24 hours: the limit is {limit}",
             sender=sender,
         )
+    bound = node.settings.deconfliction_open_sessions
+    held = store.count_sessions(conn, sender, now)
+    if held >= bound:
+        raise Refused(
+            "rate-limit", f"{held} deconfliction sessions from {sender} are open: the bound is {bound}", sender=sender
+        )
     reference = opened.object.get("reference")
     if not isinstance(reference, str) or not 1 <= len(reference) <= 40:
         raise Refused("malformed", "reference must be a string of at most 40 characters", sender=sender)
+    psi: Responder | PdqResponder
+    threshold: int | None = None
     try:
         offer = Offer.from_json(opened.object.get("offer"))
-        if offer.kind not in SETS:
-            raise Invalid.at("/set", f"set must be one of {', '.join(SETS)}")
-        items = store.own_items(conn, org, offer.kind)
-        psi = Responder(items, kind=offer.kind, mode=offer.mode)
+        if offer.kind == "pdq-chunks":
+            mode, threshold = _pdq_terms(opened.object, sender)
+            run_set, step = "pdq", "pdq-candidates"
+            items = store.own_items(conn, org, "pdq")
+            psi = PdqResponder([i.removeprefix("pdq:") for i in items], threshold=threshold, mode=_mode(mode))
+        elif offer.kind in SETS:
+            mode, run_set, step = offer.mode, offer.kind, "psi-finish"
+            items = store.own_items(conn, org, offer.kind)
+            psi = Responder(items, kind=offer.kind, mode=offer.mode)
+        else:
+            raise Invalid.at("/set", "set must be one of identifiers, hashes, pdq-chunks")
         reply = psi.reply(offer)
     except Invalid as e:
         raise Refused("malformed", f"offer: {e.detail}", sender=sender) from None
@@ -590,8 +721,8 @@ def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: 
         sender,
         peer_org,
         agreement.id,
-        offer.kind,
-        offer.mode,
+        run_set,
+        mode,
         offer.session,
         "running",
         len(items),
@@ -601,6 +732,7 @@ def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: 
         None,
         now,
         None,
+        threshold,
     )
     body = seal(
         node.me,
@@ -615,28 +747,7 @@ def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: 
     if store.has_session(conn, sender, "responder", offer.session):
         raise Refused("replay", f"session {offer.session} from {sender} was already answered", sender=sender)
     store.insert_run(conn, run)
-    _store_envelope(
-        node,
-        conn,
-        org=org,
-        direction="in",
-        peer=sender,
-        agreement_id=agreement.id,
-        raw=opened.raw,
-        at=now,
-        actor_id=sender,
-    )
-    _store_envelope(
-        node,
-        conn,
-        org=org,
-        direction="out",
-        peer=sender,
-        agreement_id=agreement.id,
-        raw=body,
-        at=now,
-        actor_id=node.me.node_id,
-    )
+    _store_pair(node, conn, run, opened, body, now)
     audit_store.append(
         conn,
         [
@@ -652,24 +763,93 @@ def _on_offer(node: Node, conn: Any, opened: Opened, agreement: Agreement, org: 
             )
         ],
     )
-    node.psi_sessions.put((sender, offer.session), _Session(run, psi), now)
+    _keep(node, conn, run, step, psi.state(), digest(body), now)
     return Answer(body)
 
 
-def _on_finish(node: Node, conn: Any, opened: Opened, org: str, request_id: str | None) -> Answer:
+def _store_pair(node: Node, conn: Any, run: Run, opened: Opened, body: bytes, now: datetime) -> None:
+    """The peer's envelope and this node's answer envelope, each with its custody leaf."""
+    for direction, raw, actor_id in (("in", opened.raw, run.peer), ("out", body, node.me.node_id)):
+        _store_envelope(
+            node,
+            conn,
+            org=run.org_id,
+            direction=direction,
+            peer=run.peer,
+            agreement_id=run.agreement_id,
+            raw=raw,
+            at=now,
+            actor_id=actor_id,
+        )
+
+
+def _on_next(node: Node, conn: Any, opened: Opened, kind: str, org: str, request_id: str | None) -> Answer:
+    """A message after the offer, to the session the database holds for it (whichever worker, since any
+    restart): PDQ candidates are answered with distances, a finish with a receipt and the result."""
     now, sender = node.clock.now(), opened.sender
-    key = _session_key(opened)
-    held = node.psi_sessions.take(key, now)
-    if not isinstance(held, _Session) or held.run.org_id != org or held.run.agreement_id != opened.agreement_id:
-        raise Refused("unknown-session", f"no PSI session {key[1]} from {sender} is waiting here", sender=sender)
+    name = _NEXT[kind]
+    _, session = _session_key(opened, name)
+    held = store.get_session(conn, sender, session)
+    if held is None or held.org_id != org or held.agreement_id != opened.agreement_id:
+        raise Refused("unknown-session", f"no PSI session {session} from {sender} is waiting here", sender=sender)
+    if held.expires_at <= now:
+        raise Refused(
+            "session-expired", f"PSI session {session} from {sender} expired at {held.expires_at}", sender=sender
+        )
+    if held.step != kind:
+        raise Refused("malformed", f"session {session} waits for {held.step}, not {kind}", sender=sender)
+    if not store.delete_session(conn, held.run_id):  # another worker took it meanwhile
+        raise Refused("unknown-session", f"no PSI session {session} from {sender} is waiting here", sender=sender)
+    kept = orjson.loads(held.state)
+    run = store.get_run(conn, org, held.run_id)
+    if kind == "pdq-candidates" and opened.object.get("answers") != kept["answers"]:
+        raise Refused("malformed", "the candidates answer another reply", sender=sender)
     try:
-        finish = Finish.from_json(opened.object.get("finish"))
-        result = held.psi.receive(finish)
+        if kind == "pdq-candidates":
+            pdq = PdqResponder.resume(kept["psi"])
+            distances = pdq.distances(Candidates.from_json(opened.object.get(name)))
+        elif kind == "pdq-finish":
+            found = PdqResponder.resume(kept["psi"]).receive(Finishes.from_json(opened.object.get(name)))
+            count, peer_size = found.count, found.peer_size
+            members = sorted(f"pdq:{h}" for h in found.members) if found.members is not None else None
+        else:
+            result = Responder.resume(kept["psi"]).receive(Finish.from_json(opened.object.get(name)))
+            count, peer_size = result.count, result.peer_size
+            members = sorted(result.members) if result.members is not None else None
     except (Invalid, AccordError) as e:
-        raise Refused("malformed", f"finish: {e.detail}", sender=sender) from None
-    run = held.run
+        raise Refused("malformed", f"{name}: {e.detail}", sender=sender) from None
+    if kind == "pdq-candidates":
+        body = seal(
+            node.me,
+            recipient=sender,
+            agreement_id=run.agreement_id,
+            purpose=PURPOSE,
+            marking=opened.marking,
+            category=opened.category,
+            obj={
+                "answers": opened.digest,
+                "distances": distances.to_json(),
+                "reference": run.reference,
+                "type": "pdq-distances",
+            },
+            now=now,
+        )
+        _store_pair(node, conn, run, opened, body, now)
+        detail = {**_detail(run), "step": "distances", "slots": len(distances.replies), "envelope": opened.digest}
+        event = draft(
+            node,
+            None,
+            "deconfliction.answer",
+            "deconfliction",
+            run.id,
+            request_id=request_id,
+            org_id=org,
+            detail=detail,
+        )
+        audit_store.append(conn, [event])
+        _keep(node, conn, run, "pdq-finish", pdq.state(), digest(body), now)
+        return Answer(body)
     signed = receipt(node.me, opened, raw=opened.raw, now=now)
-    members = sorted(result.members) if result.members is not None else None
     _store_envelope(
         node,
         conn,
@@ -682,12 +862,10 @@ def _on_finish(node: Node, conn: Any, opened: Opened, org: str, request_id: str 
         actor_id=sender,
         answer=signed,
     )
-    store.finish_run(
-        conn, run.id, state="done", at=now, count=result.count, peer_size=result.peer_size, members=members
-    )
-    events = [_done_event(node, None, "deconfliction.answer", run, result.count, result.peer_size, request_id)]
-    if result.count:
-        events.append(_alert_event(node, None, _alert(node, conn, run, result.count, now), request_id))
+    store.finish_run(conn, run.id, state="done", at=now, count=count, peer_size=peer_size, members=members)
+    events = [_done_event(node, None, "deconfliction.answer", run, count, peer_size, request_id)]
+    if count:
+        events.append(_alert_event(node, None, _alert(node, conn, run, count, now), request_id))
     audit_store.append(conn, events)
     return Answer(signed)
 

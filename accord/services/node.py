@@ -11,7 +11,6 @@ import httpx
 from accord.clock import Clock, SystemClock
 from accord.errors import Corrupted
 from accord.exchange.identity import NodeIdentity
-from accord.exchange.pending import Pending
 from accord.ids import IdFactory, UlidFactory
 from accord.safeguards.apikeys import KeyVerifier
 from accord.safeguards.ratelimit import AddressLimiter, SharedLimiter
@@ -47,8 +46,6 @@ class Node:
     identity: NodeIdentity | None = None
     # how peers are reached: None is the network; tests hand in httpx.ASGITransport(peer_app)
     peer_transport: httpx.AsyncBaseTransport | None = None
-    # PSI sessions this node answered and whose finish message has not come yet (services.deconfliction)
-    psi_sessions: Pending = field(default_factory=Pending)
 
     def __post_init__(self) -> None:
         self.signing = SigningKeyFile(self.settings.signing_key_file)

@@ -11,27 +11,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from accord.errors import NotFound
-from accord.store.schema import deconfliction_alerts, deconfliction_runs, observables
+from accord.store.schema import deconfliction_alerts, deconfliction_runs, deconfliction_sessions, observables
 
 __all__ = [
     "Alert",
     "Run",
+    "Session",
     "count_recent",
+    "count_sessions",
+    "delete_session",
+    "expire_sessions",
     "finish_run",
     "get_run",
+    "get_session",
     "has_session",
     "insert_alert",
     "insert_run",
     "list_alerts",
     "list_runs",
     "own_items",
+    "put_session",
 ]
 
-# which observables a set compares
-_KINDS = {"identifiers": "identifier", "hashes": "media"}
+# which observables a set compares (pdq: the media keys that start with ``pdq:``)
+_KINDS = {"identifiers": "identifier", "hashes": "media", "pdq": "media"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,21 @@ class Run:
     detail: str | None
     started_at: datetime
     finished_at: datetime | None
+    threshold: int | None = None  # set pdq: the Hamming distance that counts as a near duplicate
+
+
+@dataclass(frozen=True)
+class Session:
+    """The responder's half of a session between two messages (``deconfliction_sessions``)."""
+
+    run_id: str
+    peer: str
+    session: str
+    org_id: str
+    agreement_id: str
+    step: str  # the message expected next: psi-finish, pdq-candidates, pdq-finish
+    state: bytes
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,46 @@ def own_items(conn: Connection, org_id: str, kind: str) -> list[str]:
     """The organisation's distinct keys of one set, as search compares them."""
     o = observables
     q = select(o.c.key).where(o.c.org_id == org_id, o.c.kind == _KINDS[kind]).order_by(o.c.key)
+    if kind == "pdq":
+        q = q.where(o.c.key.startswith("pdq:"))
     return [r.key for r in conn.execute(q)]
+
+
+def put_session(conn: Connection, session: Session) -> None:
+    """Keep (or replace, for the same run) the responder's state until the next message."""
+    t = deconfliction_sessions
+    conn.execute(delete(t).where(t.c.run_id == session.run_id))
+    conn.execute(insert(t).values(**session.__dict__))
+
+
+def get_session(conn: Connection, peer: str, session: str) -> Session | None:
+    t = deconfliction_sessions
+    row = conn.execute(select(t).where(t.c.peer == peer, t.c.session == session)).first()
+    if row is None:
+        return None
+    return Session(**{c: getattr(row, c) for c in Session.__dataclass_fields__} | {"state": bytes(row.state)})
+
+
+def delete_session(conn: Connection, run_id: str) -> bool:
+    """Forget a session (it ended or was refused); False when it was already gone (taken meanwhile)."""
+    t = deconfliction_sessions
+    return conn.execute(delete(t).where(t.c.run_id == run_id)).rowcount == 1
+
+
+def count_sessions(conn: Connection, peer: str, now: datetime) -> int:
+    """How many sessions from ``peer`` are open (not expired) at ``now``."""
+    t = deconfliction_sessions
+    q = select(func.count()).where(t.c.peer == peer, t.c.expires_at > now)
+    return int(conn.execute(q).scalar_one())
+
+
+def expire_sessions(conn: Connection, now: datetime) -> list[str]:
+    """Delete every session expired at ``now``; the ids of their runs (to be marked failed)."""
+    t = deconfliction_sessions
+    runs = [r.run_id for r in conn.execute(select(t.c.run_id).where(t.c.expires_at <= now))]
+    if runs:
+        conn.execute(delete(t).where(t.c.run_id.in_(runs)))
+    return runs
 
 
 def insert_run(conn: Connection, run: Run) -> None:

@@ -1026,6 +1026,7 @@ deconfliction_runs = Table(
     Column("detail", String(300)),
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    Column("threshold", Integer),  # set pdq: the Hamming distance that counts as a near duplicate
     UniqueConstraint("role", "peer", "session"),
     Index(None, "peer", "role", "started_at"),
     Index(None, "org_id", "started_at"),
@@ -1046,7 +1047,6 @@ deconfliction_alerts = Table(
     Column("at", UtcDateTime, nullable=False),
     Index(None, "org_id", "at"),
 )
-__all__ += ["deconfliction_alerts", "deconfliction_runs"]
 
 # Case references (docs/federation.md, "Sync"): one of the organisation's cases shared into an agreement's
 # feed as a reference (id, jurisdiction, status, lead organisation, times, number of linked reports; never the
@@ -1088,3 +1088,23 @@ sync_case_refs = Table(
     Index(None, "org_id"),
 )
 __all__ += ["sync_case_refs", "sync_case_shares"]
+
+# The responder's half of a deconfliction session between two messages of its peer's (docs/federation.md,
+# "Deconfliction between nodes"): the message it expects next and the state that message needs (JSON:
+# doubly blinded tags and its own items in blinded order; no secret), until ``expires_at``. Deleted when
+# the session ends, is refused, or expires; in the database so that a restart or another worker goes on.
+deconfliction_sessions = Table(
+    "deconfliction_sessions",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("peer", String(128), nullable=False),
+    Column("session", String(32), nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("step", String(20), nullable=False),
+    Column("state", LargeBinary, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    UniqueConstraint("peer", "session"),
+    Index(None, "expires_at"),
+)
+__all__ += ["deconfliction_alerts", "deconfliction_runs", "deconfliction_sessions"]

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
-from accord.errors import Invalid
-from accord.exchange.psi import Initiator, Responder
-from accord.exchange.psi_pdq import bit_keys, chunk_keys, distance, slots
+from accord.errors import Conflict, Invalid
+from accord.exchange.psi import Initiator, Offer, Reply, Responder
+from accord.exchange.psi_pdq import (
+    Candidates,
+    Distances,
+    Finishes,
+    PdqInitiator,
+    PdqResponder,
+    bit_keys,
+    chunk_keys,
+    distance,
+    slots,
+)
 
 
 def flip(value: str, bits: list[int]) -> str:
@@ -83,3 +94,49 @@ def test_chunk_keys() -> None:
         chunk_keys([h], radius=2)
     with pytest.raises(Invalid):
         distance(257)
+
+
+def _json(doc: object) -> object:
+    return orjson.loads(orjson.dumps(doc))
+
+
+@pytest.mark.parametrize("threshold", [31, 15])
+def test_the_five_message_protocol_finds_what_brute_force_finds_with_the_responder_resumed(threshold: int) -> None:
+    """PdqInitiator and PdqResponder, each message through JSON and the responder rebuilt from its stored
+    state between messages (as a node keeps it in its database): each side learns its own hashes within
+    the threshold of one of the other's, exactly."""
+    rng = random.Random(threshold)
+    a = [f"{rng.getrandbits(256):064x}" for _ in range(20)]
+    b = [flip(a[0], rng.sample(range(256), 4)), flip(a[1], spread([2] * 15 + [1])), flip(a[2], spread([1] * 16))]
+    b += [flip(a[3], spread([2] * 16)), a[4], *(f"{rng.getrandbits(256):064x}" for _ in range(15))]
+    ini, res = PdqInitiator(a, threshold=threshold), PdqResponder(b, threshold=threshold)
+    reply = Reply.from_json(_json(res.reply(Offer.from_json(_json(ini.offer().to_json()))).to_json()))
+    state = _json(res.state())
+    assert "secret" not in orjson.dumps(state).decode()
+    res = PdqResponder.resume(state)  # type: ignore[arg-type]
+    candidates = Candidates.from_json(_json(ini.candidates(reply).to_json()))
+    distances = Distances.from_json(_json(res.distances(candidates).to_json()))
+    res = PdqResponder.resume(_json(res.state()))  # type: ignore[arg-type]
+    mine = ini.distances(distances)
+    theirs = res.receive(Finishes.from_json(_json(ini.finishes().to_json())))
+
+    def near(xs: list[str], ys: list[str]) -> set[str]:
+        return {x for x in xs if any(bin(int(x, 16) ^ int(y, 16)).count("1") <= threshold for y in ys)}
+
+    assert mine.members == near(a, b) and theirs.members == near(b, a)
+    assert mine.count == len(near(a, b)) >= (4 if threshold == 31 else 2)
+    assert mine.slots == theirs.slots
+    with pytest.raises(Conflict):
+        res.receive(Finishes.from_json(_json(ini.finishes().to_json())))  # a session runs once
+
+
+def test_a_distances_message_that_does_not_answer_every_slot_is_refused() -> None:
+    rng = random.Random(3)
+    a = [f"{rng.getrandbits(256):064x}" for _ in range(4)]
+    ini, res = PdqInitiator(a, threshold=15), PdqResponder([a[0], flip(a[1], [0, 1])], threshold=15)
+    distances = res.distances(ini.candidates(res.reply(ini.offer())))
+    short = Distances(distances.session, distances.counts, distances.replies[:-1])
+    with pytest.raises(Invalid, match="replies answer"):
+        ini.distances(short)
+    with pytest.raises(Invalid, match="threshold"):
+        PdqInitiator(a, threshold=32)

@@ -70,7 +70,12 @@ def know(who: Node, other: Node, site: Site, *, trust: bool = True) -> None:
 
 
 def agree(
-    holders: Sequence[tuple[Node, Site]], agreement_id: str, *, onward: bool = False, upstream: Sequence[Node] = ()
+    holders: Sequence[tuple[Node, Site]],
+    agreement_id: str,
+    *,
+    onward: bool = False,
+    upstream: Sequence[Node] = (),
+    purposes: Sequence[str] = ("takedown",),
 ) -> Agreement:
     """An agreement between the holders' organisations, signed by every holder and stored by each (and, as
     an upstream agreement, by ``upstream``)."""
@@ -80,7 +85,7 @@ def agree(
             "id": agreement_id,
             "parties": [OrgId(s.org) for _, s in holders],
             "nodes": {OrgId(s.org): [s.node_id] for _, s in holders},
-            "purposes": ["takedown"],
+            "purposes": list(purposes),
             "legal_bases": ["mou"],
             "categories": ["csam"],
             "jurisdictions": ["NL", "DE"],

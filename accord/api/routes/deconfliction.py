@@ -41,9 +41,17 @@ def _run(run: Run) -> DeconflictionRun:
 @router.post("/v1/deconfliction/runs", status_code=201, response_model=DeconflictionRun)
 async def start_run(body: DeconflictionIn, actor: CurrentActor, node: NodeDep, rid: RequestId) -> DeconflictionRun:
     """Ask a trusted peer which of the organisation's identifiers or hashes it holds too (private set
-    intersection); the answer is the stored run, with the overlap and its reference number."""
+    intersection), or which of its PDQ hashes have a near duplicate there (set ``pdq``); the answer is the
+    stored run, with the overlap and its reference number."""
     run = await service.start(
-        node, actor, peer=body.peer, kind=body.set, mode=body.mode, agreement_id=body.agreement_id, request_id=rid
+        node,
+        actor,
+        peer=body.peer,
+        kind=body.set,
+        mode=body.mode,
+        agreement_id=body.agreement_id,
+        threshold=body.threshold,
+        request_id=rid,
     )
     return _run(run)
 
@@ -68,8 +76,8 @@ def list_alerts(actor: CurrentActor, node: NodeDep, rid: RequestId) -> list[Deco
 
 @router.post(service.PATH, response_class=Response, openapi_extra=_OPENAPI_BODY)
 async def envelopes(request: Request, node: NodeDep, rid: RequestId) -> Response:
-    """A peer's PSI envelope (offer or finish); within the sender's inbox rate (else 429, as the federation
-    inbox endpoints)."""
+    """A peer's PSI envelope (offer, PDQ candidates, or finish); within the sender's inbox rate (else 429,
+    as the federation inbox endpoints)."""
     raw = await peer_body(request, node, rid)
     out = await run_in_threadpool(service.answer, node, raw, rid)
     if out.refused is None:
