@@ -123,3 +123,24 @@ def test_export_then_ingest_elsewhere_and_bad_export_input(tmp_path: Path) -> No
     _, out, _ = run([*base2, "key", "create", "--org", org2, "--name", "x", "--role", "analyst"])
     code, out, _ = run([*base2, "ingest", str(dest), "--key", token_in(out)])
     assert code == 0 and "native: 3 accepted" in out
+
+
+def test_ingest_ncmec_xml_names_rejected_elements_and_refuses_a_dtd(tmp_path: Path) -> None:
+    """``accord ingest --format ncmec`` of the multi-report example: the wrapper is streamed (files
+    joined to their report from the spill), rejected objects are named by element path, and a
+    document with a DTD is refused whole, storing nothing."""
+    base, org, _ = init_node(tmp_path)
+    _, out, _ = run([*base, "key", "create", "--org", org, "--name", "x", "--role", "analyst"])
+    key = token_in(out)
+    multi = Path(__file__).parents[1] / "data" / "formats" / "ncmec" / "multi.xml"
+    code, out, err = run([*base, "ingest", "--format", "ncmec", str(multi), "--key", key])
+    assert code == 2, err
+    assert "ncmec: 2 accepted, 0 duplicates, 3 rejected" in out
+    assert "/reports/report[2]/incidentSummary/incidentDateTime" in err
+    assert "/reports/fileDetails[3]/reportId" in err
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_bytes(b'<?xml version="1.0"?>\n<!DOCTYPE reports [<!ENTITY x "y">]>\n<reports>&x;</reports>\n')
+    code, out, err = run([*base, "ingest", "--format", "ncmec", str(hostile), "--key", key])
+    assert code == 2 and "hostile.xml: refused: the document has a DTD" in err
+    code, out, _ = run([*base, "ingest", "--format", "ncmec", str(multi), "--key", key])
+    assert "0 accepted, 2 duplicates, 3 rejected" in out

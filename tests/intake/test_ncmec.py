@@ -6,22 +6,28 @@ from __future__ import annotations
 
 import io
 import re
+import tracemalloc
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accord.errors import Invalid, PayloadTooLarge
+from accord.intake import spill
 from accord.intake.formats import ImportOptions, Item
+from accord.intake.importers import ncmec
 from accord.intake.importers.ncmec import INCIDENT_TYPES, NCMEC, accord_importers
 from accord.intake.prepare import prepare
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from accord.plugins import importer
+from accord.simulate.output import generate
 from tests.intake.strategies import VOCAB
 
 DATA = Path(__file__).parents[1] / "data" / "formats"
@@ -583,3 +589,135 @@ def test_the_esp_service_name_can_be_given_instead_of_guessed() -> None:
     assert "example.org" in guessed and "esp.example.com" not in guessed
     assert "esp.example.com" in told and "example.org" not in told
     assert "other.example.net" in told  # an account that names its own espService keeps it
+
+
+# -- simulated reports written as NCMEC XML by the benchmark's writer read back as what it carries --
+
+_BASE = {"source": "platform", "received_at": "2026-01-01T00:00:00Z", "incident_type": "other"}
+_HOLDER = {"account", "email", "phone", "url", "ip", "device"}  # what personOrUserReported holds
+
+
+def _keys(subject: dict[str, Any], kinds: Collection[str]) -> list[str]:
+    """Identifier keys of a native subject document for the kinds an NCMEC element can hold (one
+    account per person), normalised by the model as the imported ones are."""
+    idents = [i for i in subject["identifiers"] if i["kind"] in kinds]
+    kept = [i for i in idents if i["kind"] == "account"][:1] + [i for i in idents if i["kind"] != "account"]
+    parsed = parse_obj(ReportIn, {**_BASE, "subjects": [{"role": "suspect", "identifiers": kept}]}) if kept else None
+    return sorted(i.key for i in parsed.subjects[0].identifiers) if parsed else []
+
+
+def test_simulated_reports_round_trip_through_the_benchmark_writer(tmp_path: Path) -> None:
+    """bench/ncmec_xml.py turns simulated native reports into one <reports> file (docs/formats/ncmec.md
+    in reverse); every report must import without a fault and keep its subjects, identifiers and
+    media hashes, so that the import benchmark measures reports the importer really accepts."""
+    from bench.ncmec_xml import EXPRESSIBLE, INCIDENT, write
+
+    generate(1, 300, tmp_path)
+    native = [orjson.loads(line) for line in (tmp_path / "reports.ndjson").read_bytes().splitlines()]
+    buffer = io.BytesIO()
+    assert write(native, buffer) == 300
+    items = read(buffer.getvalue(), name="sim.xml")
+    assert [(i.line, dict(i.faults)) for i in items if i.faults] == []
+    assert len(items) == 300
+    media_files = subjects = 0
+    for number, (rep, item) in enumerate(zip(native, items, strict=True), 1):
+        out = item.report
+        assert out is not None and item.ref == f"/reports/report[{number}]"
+        assert out.external_id == str(number)
+        assert out.received_at == datetime.fromisoformat(rep["received_at"])
+        written = INCIDENT_TYPES[INCIDENT.get(rep["incident_type"], INCIDENT["other"])]
+        assert out.incident_type == ("extortion" if rep["incident_type"] == "extortion" else written)
+        hashes = [(m["md5"], m["sha256"], m["pdq"]) for m in rep["media"]]
+        assert [(m.md5, m.sha256, m.pdq) for m in out.media] == hashes
+        suspects = [s for s in rep["subjects"] if s["role"] == "suspect"]
+        victims = [s for s in rep["subjects"] if s["role"] == "victim"]
+        expected = [("unknown", _keys(s, EXPRESSIBLE)) for s in suspects[1:]]
+        expected += [("suspect", _keys(s, _HOLDER)) for s in suspects[:1]]
+        expected += [("victim", _keys(s, {"account", "email", "phone"})) for s in victims]
+        assert [(s.role, sorted(i.key for i in s.identifiers)) for s in out.subjects] == [e for e in expected if e[1]]
+        assert out.location.country == (rep["location"].get("country") if suspects else None)
+        assert ("repeat-subject" in out.urgency) == ("repeat-subject" in rep["urgency"])
+        assert out.narrative == rep.get("narrative")
+        media_files, subjects = media_files + len(out.media), subjects + len(out.subjects)
+    assert media_files > 100 and subjects > 300  # the sample exercises files and several subjects a report
+
+
+# -- streaming: files anywhere in the file, and memory that does not grow with it --
+
+_BODY = report("").split(b"<report>")[1].split(b"</report>")[0].decode()
+
+
+def _file(report_id: str, digit: str, tail: str = "") -> str:
+    md5 = f'<originalFileHash hashType="MD5">{digit * 32}</originalFileHash>'
+    return f"<fileDetails><reportId>{report_id}</reportId>{md5}{tail}</fileDetails>"
+
+
+def test_files_join_their_report_wherever_they_come_in_the_file() -> None:
+    """A file before its report, a report's files split by other elements, a file for a report number
+    used twice (it joins the first), and one naming a report by a non-number: the second read takes
+    each from the spill the first read filled."""
+    data = (
+        "<reports>"
+        + _file("7", "1")
+        + f'<report reportId="7">{_BODY}</report>'
+        + _file("8", "2")
+        + _file("7", "3", "<industryClassification>A1</industryClassification>")
+        + f'<report reportId="8">{_BODY}</report>'
+        + f'<report reportId="7">{_BODY}</report>'
+        + _file("7", "4")
+        + f'<report reportId="R-9">{_BODY}</report>'
+        + _file("R-9", "5")
+        + f"<report>{_BODY}</report>"
+        + "</reports>"
+    ).encode()
+    items = read(data)
+    assert [(i.line, i.ref) for i in items] == [
+        (2, "/reports/report[1]"),
+        (5, "/reports/report[2]"),
+        (6, "/reports/report[3]"),
+        (8, "/reports/report[4]"),
+        (9, "/reports/fileDetails[5]"),
+        (10, "/reports/report[5]"),
+    ]
+    seven, eight, again, named, stray, bare = items
+    assert seven.report is not None and [m.md5 for m in seven.report.media] == ["1" * 32, "3" * 32, "4" * 32]
+    assert seven.report.urgency == ["age-band-a"]
+    assert eight.report is not None and [m.md5 for m in eight.report.media] == ["2" * 32]
+    assert dict(again.faults) == {"/reports/report[3]/@reportId": "a second report with reportId '7'"}
+    assert list(named.faults) == ["/reports/report[4]/@reportId"]
+    assert dict(stray.faults) == {
+        "/reports/fileDetails[5]/reportId": "names no <report reportId=...> in this file: 'R-9'"
+    }
+    assert bare.report is not None and bare.report.media == []
+
+
+def _many(n: int) -> bytes:
+    parts = [
+        f'<report reportId="{i}">{_BODY}</report>{_file(str(i), "0123456789abcdef"[i % 16])}' for i in range(1, n + 1)
+    ]
+    return ("<reports>\n" + "\n".join(parts) + "\n</reports>").encode()
+
+
+def _peak(data: bytes) -> int:
+    tracemalloc.start()
+    try:
+        # the cap is the file's size: a read of the whole cap at once would allocate the cap, whatever the file
+        for _ in NCMEC.read(
+            io.BufferedReader(io.BytesIO(data)), ImportOptions(name="t.xml", max_document_bytes=len(data))
+        ):
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Python holds at the peak reading 500 and 3,000 reports (0.3 and 1.8 MB), with the spill's
+    cache and batches made small, grows by less than a quarter of what the file grows; reading the
+    whole document into memory, as the importer did, grew it by more than the file. (What it does grow
+    by is pydantic's: about 55 bytes for each distinct string it validated, up to its cache's bound.)"""
+    monkeypatch.setattr(ncmec, "_CACHE", 16)
+    monkeypatch.setattr(spill, "_BATCH", 64)
+    small, large = _many(500), _many(3000)
+    _peak(small)  # imports and first-use caches out of the way
+    assert _peak(large) - _peak(small) < (len(large) - len(small)) / 4

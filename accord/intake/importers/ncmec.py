@@ -3,22 +3,30 @@ sends to NCMEC's reporting API, or a ``<reports>`` wrapper holding several repor
 ``<fileDetails>`` documents of their uploaded files. The mapping is in docs/formats/ncmec.md.
 
 Security: the document is parsed only by defusedxml with DTDs, entities and external references
-forbidden, after a size check, so an XXE or entity-expansion document is refused before anything is
+forbidden, within a size cap, so an XXE or entity-expansion document is refused before anything is
 built, and the refusal never echoes the document.
+
+Streaming: the file is copied to a scratch file and parsed twice with defusedxml's ``iterparse``.
+The first read checks the whole document (so a whole-file fault comes before the first item) and
+spills each report id and each ``<fileDetails>`` to disk (``accord.intake.spill``); the second gives
+each report as its element ends, with its files from the spill. Each child of the wrapper is dropped
+once read, so memory does not grow with the file.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from typing import IO, Any
-from xml.etree.ElementTree import Element, ParseError  # types and the error class only: parsing is defusedxml's
+from xml.etree.ElementTree import Element, ParseError  # to rebuild spilled files; parsing is defusedxml's
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml.common import DefusedXmlException, DTDForbidden
 
 from accord.errors import Invalid, PayloadTooLarge
 from accord.intake.formats import ImportOptions, Item
+from accord.intake.spill import Spill
 from accord.model.parse import parse_obj
 from accord.model.report import ReportIn
 from accord.plugins.hookspecs import hookimpl
@@ -48,6 +56,8 @@ _FILE_FLAGS = {"infant": "age-band-a", "possibleSelfProduction": "self-generated
 # FileHashType and HASH detail names (upper case, without - and _) Accord can hold.
 _HASHES = {"MD5": "md5", "SHA256": "sha256", "PDQ": "pdq"}
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_CHUNK = 1 << 18  # bytes copied or scanned at a time
+_CACHE = 4096  # spilled report ids and files kept in memory (the spill's cache)
 
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _PROLOG = re.compile(rb"<\?.*?\?>|<!--.*?-->", re.S)
@@ -72,7 +82,12 @@ def _children(parent: Element, path: str) -> list[Node]:
 
 
 def _kids(parent: Element, path: str, name: str) -> list[Node]:
-    return [node for node in _children(parent, path) if node[0].tag == name]
+    """The children named ``name``, with the paths ``_children`` would give them (without building
+    every child's path: this runs a few dozen times per report)."""
+    found = [child for child in parent if child.tag == name]
+    if len(found) == 1:
+        return [(found[0], f"{path}/{name}")]
+    return [(child, f"{path}/{name}[{i}]") for i, child in enumerate(found, 1)]
 
 
 def _kid(parent: Element, path: str, name: str) -> Node | None:
@@ -334,7 +349,7 @@ class _Report:
         return self.origins[key]
 
 
-def _refuse(name: str, data: bytes, exc: Exception) -> Invalid:
+def _refuse(name: str, document: IO[bytes], exc: Exception) -> Invalid:
     """A whole-file fault. Never quotes the document: a refused XXE must not echo what it pointed at."""
     if isinstance(exc, DTDForbidden):
         return Invalid.at(
@@ -342,32 +357,92 @@ def _refuse(name: str, data: bytes, exc: Exception) -> Invalid:
         )
     if isinstance(exc, DefusedXmlException):  # entities, external references
         return Invalid.at("", f"{name}: refused: the document declares entities or external references")
+    document.seek(0)
+    declared = _ENCODING.match(document.read(200))
+    if isinstance(exc, LookupError):  # expat knows no codec by the declared name (found by tests/intake/test_fuzz.py)
+        label = declared.group(1).decode("ascii", "replace") if declared else "?"
+        return Invalid.at("", f"{name}: unknown character encoding {label!r} in the XML declaration")
     assert isinstance(exc, ParseError)
     line, column = exc.position
-    declared = _ENCODING.match(data[:200])
-    if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            line = data.count(b"\n", 0, bad.start) + 1
-            column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1)
-            return Invalid.at(
-                "", f"{name}:{line}:{column}: not UTF-8 text although the document is UTF-8 by its declaration"
-            )
+    utf8 = declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
+    if utf8 and (bad := _first_non_utf8(document)) is not None:
+        line, column = bad
+        return Invalid.at(
+            "", f"{name}:{line}:{column}: not UTF-8 text although the document is UTF-8 by its declaration"
+        )
     reason = str(exc).split(": line ")[0]
     return Invalid.at("", f"{name}:{line}:{column}: malformed XML ({reason})")
 
 
-def _parse(data: bytes, name: str) -> Element:
-    try:
-        root: Element = safe_xml.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException) as exc:
-        raise _refuse(name, data, exc) from None
-    except LookupError:  # expat knows no codec by the declared name (found by tests/intake/test_fuzz.py)
-        declared = _ENCODING.match(data[:200])
-        label = declared.group(1).decode("ascii", "replace") if declared else "?"
-        raise Invalid.at("", f"{name}: unknown character encoding {label!r} in the XML declaration") from None
-    return root
+def _first_non_utf8(document: IO[bytes]) -> tuple[int, int] | None:
+    """(line, byte column) of the first byte that is not UTF-8, reading the file a chunk at a time."""
+    document.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes handed to the decoder so far
+    while True:
+        chunk = document.read(_CHUNK)
+        held = len(decoder.getstate()[0])  # bytes of a character split across the previous chunk
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as bad:
+            at = offset - held + bad.start
+            break
+        if not chunk:
+            return None
+        offset += len(chunk)
+    document.seek(0)
+    line, line_start, read = 1, 0, 0
+    while read < at:
+        chunk = document.read(min(_CHUNK, at - read))
+        line += chunk.count(b"\n")
+        if (newline := chunk.rfind(b"\n")) >= 0:
+            line_start = read + newline + 1
+        read += len(chunk)
+    return line, at - line_start
+
+
+def _events(document: IO[bytes]) -> Iterator[tuple[str, Element]]:
+    """Start and end events of the whole document, parsed by defusedxml: a DTD, an entity declaration
+    or an external reference is refused (DefusedXmlException) before anything is expanded or fetched."""
+    document.seek(0)
+    events: Iterator[tuple[str, Element]] = safe_xml.iterparse(
+        document, events=("start", "end"), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+    return events
+
+
+def _children_of_root(document: IO[bytes], keep: bool = False) -> Iterator[tuple[Element, Element]]:
+    """(root, child) for each element child of the root once it is complete, then (root, root) when the
+    root is. Unless ``keep``, each child is dropped from the tree once the caller is done with it, so
+    what is held is one child at a time, whatever the size of the file."""
+    depth = 0
+    root: Element | None = None
+    for event, el in _events(document):
+        if event == "start":
+            depth += 1
+            root = el if root is None else root
+            continue
+        depth -= 1
+        assert root is not None
+        if depth == 1:
+            yield root, el
+            if not keep:
+                root.remove(el)
+        elif depth == 0:
+            yield root, root
+
+
+def _tree(el: Element) -> list[Any]:
+    """An element as JSON (tag, attributes, text, children) for the spill; tails are not kept."""
+    return [el.tag, dict(el.attrib), el.text, [_tree(child) for child in el]]
+
+
+def _element(tree: list[Any]) -> Element:
+    tag, attrib, text, children = tree
+    el = Element(tag, attrib)
+    el.text = text
+    el.extend(_element(child) for child in children)
+    return el
 
 
 class NcmecImporter:
@@ -380,48 +455,100 @@ class NcmecImporter:
         return root is not None and root.group(1) in (b"report", WRAPPER.encode()) and b"<incidentSummary" in body
 
     def read(self, stream: IO[bytes], options: ImportOptions) -> Iterator[Item]:
-        data = stream.read(options.max_document_bytes + 1)
-        if len(data) > options.max_document_bytes:
-            raise PayloadTooLarge.at("", f"{options.name}: document larger than {options.max_document_bytes:,} bytes")
-        root = _parse(data, options.name)
-        if root.tag == "report":
-            yield _Report((root, "/report"), self._report_id(root), [], options.service).item(1)
-            return
-        if root.tag != WRAPPER:
-            raise Invalid.at("", f"{options.name}: the root element is <{root.tag}>, not <report> or <{WRAPPER}>")
-        yield from self._wrapped(root, options.service)
+        """The file is copied to a scratch file (at most ``max_document_bytes``), read once through to
+        check it and index its reports and files into a spill, then read again giving each report as it
+        comes: a fault of the whole file is raised before the first item, and memory holds one element
+        of the wrapper at a time."""
+        with Spill(options.scratch_dir, cache=_CACHE) as spill:
+            path = spill.directory / "document.xml"
+            with path.open("w+b") as document:
+                _copy(stream, document, options)
+                root, counts = self._index(document, spill, options.name)
+                if root == "report":
+                    for top, el in _children_of_root(document, keep=True):
+                        if el is top:  # the root, once complete
+                            yield _Report((el, "/report"), self._report_id(el), [], options.service).item(1)
+                    return
+                if root != WRAPPER:
+                    raise Invalid.at("", f"{options.name}: the root element is <{root}>, not <report> or <{WRAPPER}>")
+                yield from self._wrapped(document, spill, counts, options.service)
 
     @staticmethod
     def _report_id(el: Element) -> str | None:
         return (el.get("reportId") or "").strip() or None
 
-    def _wrapped(self, root: Element, service: str | None) -> Iterator[Item]:
-        """Each <report> is an Item; each <fileDetails> joins the report whose @reportId its <reportId>
-        names, and one that names no report is a rejected Item, so every object in the file is counted."""
-        children = _children(root, f"/{WRAPPER}")
-        linked: dict[str, list[Node]] = {}  # report id -> its files, for the first report with each valid id
-        for el, _ in children:
-            if el.tag == "report" and (report_id := self._report_id(el) or "").isdigit():
-                linked.setdefault(report_id, [])
-        for el, path in children:
-            if el.tag == "fileDetails" and (report_id := _text(_kid(el, path, "reportId")) or "") in linked:
-                linked[report_id].append((el, path))
-        seen: set[str] = set()
-        for position, (el, path) in enumerate(children, 1):
+    def _index(self, document: IO[bytes], spill: Spill, name: str) -> tuple[str, dict[str, int]]:
+        """The first read: the whole document is parsed (whole-file faults are raised here), and for a
+        wrapper each report id and each file is spilled. The root's tag and how often each tag occurs
+        among its children (for the ``[n]`` of element paths)."""
+        counts: dict[str, int] = {}
+        root = ""
+        position = 0
+        # consecutive files of one report go into one spill row: keys stored once keep the spill's reads cheap
+        run: tuple[str | None, list[Any]] = (None, [])
+        try:
+            for top, el in _children_of_root(document):
+                root = top.tag
+                if el is top or root != WRAPPER:
+                    continue
+                position += 1
+                ordinal = counts[el.tag] = counts.get(el.tag, 0) + 1
+                named = _text(_kid(el, "", "reportId")) if el.tag == "fileDetails" else None
+                if run[0] is not None and named != run[0]:
+                    spill.add(f"file:{run[0]}", run[1])
+                    run = (None, [])
+                if el.tag == "report" and (own := self._report_id(el)) is not None:
+                    spill.add(f"report:{own}", position)
+                elif named is not None:
+                    run = (named, run[1])
+                    run[1].append([ordinal, _tree(el)])
+            if run[0] is not None:
+                spill.add(f"file:{run[0]}", run[1])
+        except (ParseError, DefusedXmlException, LookupError) as exc:
+            raise _refuse(name, document, exc) from None
+        return root, counts
+
+    def _wrapped(
+        self, document: IO[bytes], spill: Spill, counts: dict[str, int], service: str | None
+    ) -> Iterator[Item]:
+        """Each <report> is an Item; each <fileDetails> joins the first report whose @reportId its
+        <reportId> names, and one that names no report is a rejected Item, so every object in the file
+        is counted."""
+        files = f"/{WRAPPER}/fileDetails" + ("[{}]" if counts.get("fileDetails", 0) > 1 else "")
+        seen: dict[str, int] = {}
+        position = 0
+        for root, el in _children_of_root(document):
+            if el is root:
+                continue
+            position += 1
+            ordinal = seen[el.tag] = seen.get(el.tag, 0) + 1
+            path = f"/{WRAPPER}/{el.tag}" + (f"[{ordinal}]" if counts[el.tag] > 1 else "")
             if el.tag == "report":
                 own = self._report_id(el)
-                if own is not None and own in seen:
+                if own is not None and spill.get(f"report:{own}")[0][1] != position:
                     yield Item(position, None, {f"{path}/@reportId": f"a second report with reportId {own!r}"}, path)
                     continue
-                seen.add(own or "")
-                yield _Report((el, path), own, linked.get(own or "", []), service).item(position)
+                linked = spill.get(f"file:{own}") if own is not None and own.isdigit() else []
+                nodes = [(_element(tree), files.format(n)) for _, run in linked for n, tree in run]
+                yield _Report((el, path), own, nodes, service).item(position)
             elif el.tag == "fileDetails":
                 named = _text(_kid(el, path, "reportId"))
-                if named not in linked:
+                if named is None or not named.isdigit() or not spill.get(f"report:{named}"):
                     fault = f"names no <report reportId=...> in this file: {named!r}"
                     yield Item(position, None, {f"{path}/reportId": fault}, path)
             else:
                 yield Item(position, None, {path: "not a <report> or <fileDetails> element"}, path)
+
+
+def _copy(stream: IO[bytes], document: IO[bytes], options: ImportOptions) -> None:
+    """The stream into the scratch file, refused once it is longer than ``max_document_bytes``."""
+    limit, size = options.max_document_bytes, 0
+    while chunk := stream.read(min(_CHUNK, limit + 1 - size)):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge.at("", f"{options.name}: document larger than {limit:,} bytes")
+        document.write(chunk)
+    document.flush()
 
 
 NCMEC = NcmecImporter()
