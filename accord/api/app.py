@@ -12,6 +12,7 @@ from accord.api import problems
 from accord.api.limits import BodyLimit, RequestIds
 from accord.api.routes import (
     admin,
+    agreements,
     analytics,
     audit,
     banks,
@@ -93,6 +94,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
         reviews,
         analytics,
         federation,
+        agreements,
     ):
         app.include_router(module.router)
     app.include_router(sessions_router)

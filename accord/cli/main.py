@@ -11,12 +11,13 @@ import typer
 from rich.console import Console
 
 from accord.cli import files
+from accord.cli.agreement import agreement_app
 from accord.cli.analyze import analyze_app
 from accord.cli.bank import bank_app, match_command
 from accord.cli.calibrate import calibrate
 from accord.cli.deconflict import deconflict_command
 from accord.cli.exit import fail, reporting
-from accord.cli.peer import agreement_app, identity_command, peer_app
+from accord.cli.peer import identity_command, peer_app
 from accord.cli.person import person_app
 from accord.cli.retention import retention_app
 from accord.cli.review import review_app

@@ -23,7 +23,11 @@ from accord.store.peers import Peer
 __all__ = ["agreement_app", "identity_command", "peer_app"]
 
 peer_app = typer.Typer(no_args_is_help=True, help="The nodes this node federates with.")
-agreement_app = typer.Typer(no_args_is_help=True, help="Signed sharing agreements with peers.")
+agreement_app = typer.Typer(
+    no_args_is_help=True,
+    help="Sharing agreements: signed ones with peers (sign, add, list) and local ones between organisations "
+    "hosted here (create, local, end).",
+)
 
 out = Console(soft_wrap=True, highlight=False)
 
@@ -295,7 +299,7 @@ def agreement_add(
         ),
     ] = False,
 ) -> None:
-    """Store an agreement signed by every party; envelopes under it are accepted from now on."""
+    """Store a signed agreement with peers, signed by every party; envelopes under it are accepted from now on."""
     with command_node(ctx) as node, reporting(str(file)):
         agreement = peers.store_agreement(node, None, file.read_bytes(), upstream=upstream)
     out.print(f"agreement {agreement.id} stored: parties {', '.join(agreement.parties)}")
@@ -303,7 +307,7 @@ def agreement_add(
 
 @agreement_app.command("list")
 def agreement_list(ctx: typer.Context) -> None:
-    """The stored agreements and who signed them."""
+    """The stored signed agreements (with peers) and who signed them; local ones: `accord agreement local`."""
     with command_node(ctx) as node, reporting():
         stored = peers.list_agreements(node)
     if not stored:

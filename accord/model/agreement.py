@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from accord.ids import OrgId
 from accord.model.base import Inbound, Outbound, UtcDatetime
 from accord.vocab import load
 
-__all__ = ["Agreement", "AgreementIn"]
+__all__ = ["Agreement", "AgreementIn", "LocalAgreement", "LocalAgreementIn"]
 
 
 def _codes(vocabulary: str, values: list[str]) -> list[str]:
@@ -31,8 +31,9 @@ def _codes(vocabulary: str, values: list[str]) -> list[str]:
     return values
 
 
-class AgreementIn(Inbound):
-    """What a party proposes; ``Agreement`` is the same terms with an id, as stored and signed."""
+class _Terms(Inbound):
+    """The clauses both kinds of agreement share, checked the same way: signed ones with peers
+    (``AgreementIn``) and local ones between organisations of this node (``LocalAgreementIn``)."""
 
     parties: list[OrgId] = Field(min_length=2)
     purposes: list[str] = Field(min_length=1)
@@ -40,12 +41,6 @@ class AgreementIn(Inbound):
     max_marking: str = Field(description="vocabulary: markings")
     retention_days: int = Field(ge=1, le=36500)
     onward_sharing: bool = False
-    valid_from: UtcDatetime
-    valid_until: UtcDatetime | None = None
-    # federation: which nodes speak for each party, what may cross, and where the parties act
-    nodes: dict[OrgId, list[str]] = Field(default_factory=dict, description="party org id -> its node ids")
-    categories: list[str] = Field(default_factory=list, description="vocabulary: categories")
-    jurisdictions: list[str] = Field(default_factory=list, description="vocabulary: jurisdictions")
 
     @field_validator("legal_bases")
     @classmethod
@@ -57,10 +52,21 @@ class AgreementIn(Inbound):
     def _marking(cls, v: str) -> str:
         return _codes("markings", [v])[0]
 
-    @field_validator("categories")
+    @field_validator("categories", check_fields=False)
     @classmethod
     def _categories(cls, v: list[str]) -> list[str]:
         return _codes("categories", v)
+
+
+class AgreementIn(_Terms):
+    """What a party proposes; ``Agreement`` is the same terms with an id, as stored and signed."""
+
+    valid_from: UtcDatetime
+    valid_until: UtcDatetime | None = None
+    # federation: which nodes speak for each party, what may cross, and where the parties act
+    nodes: dict[OrgId, list[str]] = Field(default_factory=dict, description="party org id -> its node ids")
+    categories: list[str] = Field(default_factory=list, description="vocabulary: categories")
+    jurisdictions: list[str] = Field(default_factory=list, description="vocabulary: jurisdictions")
 
     @field_validator("jurisdictions")
     @classmethod
@@ -86,6 +92,39 @@ class AgreementIn(Inbound):
         return self
 
 
+class LocalAgreementIn(_Terms):
+    """An agreement between organisations hosted on this node (table ``agreements``), as an operator makes
+    it (``accord agreement create``, ``POST /v1/agreements``). Unlike a signed agreement it names no nodes
+    (every party is here) and its purposes must be codes of the ``purposes`` vocabulary: nothing older
+    holds other spellings. It must name categories: one without lets nothing through, so it would open a
+    collection that serves and accepts nothing."""
+
+    categories: list[str] = Field(min_length=1, description="vocabulary: categories")
+    valid_from: UtcDatetime | None = Field(None, description="default: now")
+    valid_until: UtcDatetime | None = Field(None, description="default: open-ended (until ended)")
+
+    # field by field, so that each refusal points at its field (``/parties``, ``/valid_until``)
+    @field_validator("parties")
+    @classmethod
+    def _parties(cls, v: list[OrgId]) -> list[OrgId]:
+        if len(set(v)) != len(v):
+            raise ValueError("parties must not repeat")
+        return v
+
+    @field_validator("purposes")
+    @classmethod
+    def _purposes(cls, v: list[str]) -> list[str]:
+        return _codes("purposes", v)
+
+    @field_validator("valid_until")
+    @classmethod
+    def _until(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("valid_from")
+        if v is not None and start is not None and v <= start:
+            raise ValueError("valid_until must be after valid_from")
+        return v
+
+
 class Agreement(Outbound):
     id: str
     parties: list[OrgId]
@@ -107,3 +146,21 @@ class Agreement(Outbound):
             if node in node_ids:
                 return org
         return None
+
+
+class LocalAgreement(Outbound):
+    """A local agreement as listed and read: its clauses, and whether it is in force now (``valid_from`` <=
+    now < ``valid_until``); an ended one keeps its row, with ``valid_until`` the moment it was ended."""
+
+    id: str
+    parties: list[str]
+    purposes: list[str]
+    legal_bases: list[str]
+    categories: list[str]
+    max_marking: str
+    retention_days: int
+    onward_sharing: bool
+    valid_from: datetime
+    valid_until: datetime | None
+    created_at: datetime
+    in_force: bool

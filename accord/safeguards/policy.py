@@ -75,6 +75,11 @@ class Action(StrEnum):
     # of the organisation's agreements is for those who act on reports.
     peer_manage = "peer.manage"
     federation_share = "federation.share"
+    # Local agreements (between organisations hosted here: banks, retention caps, TAXII collections):
+    # making and ending one binds several organisations, so only the operator's admins do it; reading
+    # the organisation's own is for every role that works with what they share, submitters aside.
+    agreement_manage = "agreement.manage"
+    agreement_read = "agreement.read"
     # Deconfliction (docs/federation.md): asking a peer which of the organisation's identifiers or hashes it
     # holds too (a PSI run), and reading the runs and their alerts. For those who act on reports.
     deconfliction_run = "deconfliction.run"
@@ -197,9 +202,11 @@ DECONFLICTION_PERMISSIONS: dict[Role, frozenset[Action]] = {
 __all__ += ["DECONFLICTION_PERMISSIONS"]
 for _role, _granted in DECONFLICTION_PERMISSIONS.items():
     PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
+for _role in set(Role) - {Role.submitter}:
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {_A.agreement_read}
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.
-OPERATOR_ONLY = frozenset({Action.org_create, Action.peer_manage})
+OPERATOR_ONLY = frozenset({Action.org_create, Action.peer_manage, Action.agreement_manage})
 
 
 def allowed(actor: Actor, action: Action) -> bool:

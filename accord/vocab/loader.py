@@ -13,7 +13,7 @@ from accord.errors import Invalid
 
 __all__ = ["Term", "Vocabularies", "Vocabulary", "load"]
 
-NAMES = ("categories", "urgency", "markings", "legal_bases", "jurisdictions", "sources", "retention")
+NAMES = ("categories", "urgency", "markings", "legal_bases", "jurisdictions", "sources", "retention", "purposes")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Vocabularies:
     jurisdictions: Vocabulary
     sources: Vocabulary
     retention: Vocabulary
+    purposes: Vocabulary
 
     def versions(self) -> dict[str, int]:
         return {n: getattr(self, n).version for n in NAMES}

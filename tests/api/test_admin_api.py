@@ -150,7 +150,16 @@ def test_vocabularies_are_public_and_versioned(client: TestClient, world: World)
     r = client.get("/v1/vocabularies")
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"categories", "urgency", "markings", "legal_bases", "jurisdictions", "sources", "retention"}
+    assert set(body) == {
+        "categories",
+        "urgency",
+        "markings",
+        "legal_bases",
+        "jurisdictions",
+        "sources",
+        "retention",
+        "purposes",
+    }
     assert body == client.get("/v1/vocabularies", headers=auth(world.operator_token)).json()
     for name, voc in body.items():
         assert isinstance(voc["version"], int) and voc["version"] == world.node.vocab.versions()[name]

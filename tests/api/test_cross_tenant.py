@@ -171,6 +171,12 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("GET", "/v1/federation/shares"): Action.peer_manage,
     ("POST", "/v1/federation/shares"): Action.peer_manage,
     ("DELETE", "/v1/federation/shares/{share_id}"): Action.peer_manage,
+    # local agreements: made and ended by the operator's admins only (refused for A whatever the id); an
+    # organisation reads those it is party to, another's is not found
+    ("POST", "/v1/agreements"): Action.agreement_manage,
+    ("GET", "/v1/agreements"): Action.agreement_read,
+    ("GET", "/v1/agreements/{agreement_id}"): Action.agreement_read,
+    ("POST", "/v1/agreements/{agreement_id}:end"): Action.agreement_manage,
 }
 
 # Path parameter name -> the kind of object it names (and the prefix of a made-up id of that kind).
@@ -734,6 +740,10 @@ class Sweep:
         self.foreign_by_kind["org"].append(operator_org)
         self.foreign = {i for o in others for i in o.ids()} | {operator_org}
         self.foreign_names = [o.name for o in others] + [s for o in others for s in o.secrets()]
+        with world.node.db.read() as conn:  # A's partners: the other parties to A's own agreements
+            t = schema.agreements
+            parties = conn.execute(sa.select(t.c.parties).where(t.c.id.in_(a.agreements))).scalars()
+            self.partners = {p for ps in parties for p in ps} - {a.id}
         # A's own objects for the controls: a report, a case, and a spare key that only the controls revoke.
         assert a.seal is not None
         self.seal = a.seal
@@ -908,6 +918,31 @@ class Sweep:
             return
         if key == ("POST", "/v1/deconfliction/runs"):  # the peer registry is the node's: no such peer is missing
             yield Call({}, "missing", json={"peer": self.missing("node"), "set": "identifiers"})
+            return
+        if ROUTE_ACTION.get(key) == Action.agreement_manage:  # the operator's admins only, as peer.manage
+            terms = {
+                "parties": [self.a.id, self.others[0].id],
+                "purposes": ["investigation"],
+                "legal_bases": ["mou"],
+                "categories": ["csam"],
+                "max_marking": "AMBER",
+                "retention_days": 30,
+            }
+            if ep.params:
+                for values, target in self.path_values(ep):
+                    yield Call(values, target, expect={"key": 403, "session": 403})
+            else:  # with A as a party, and between B and C alone
+                yield Call({}, "none", json=terms, expect={"key": 403, "session": 403})
+                foreign = {**terms, "parties": [o.id for o in self.others]}
+                yield Call({}, "foreign", json=foreign, expect={"key": 403, "session": 403})
+            return
+        if key == ("GET", "/v1/agreements"):  # A's own agreement only, in force or not
+
+            def own_agreements(out: Any) -> None:
+                assert [x["id"] for x in out] == self.a.agreements, out
+
+            yield Call({}, "none", check=own_agreements)
+            yield Call({}, "none", query={"in_force": "true"}, check=own_agreements)
             return
         if ROUTE_ACTION.get(key) == Action.peer_manage:  # the operator's admins only: refused for A whatever the id
             bodies: dict[tuple[str, str], Any] = {
@@ -1099,7 +1134,11 @@ class Sweep:
         # A refusal may repeat the id it was asked about, and nothing else of another organisation's.
         answer = r.text + " ".join(f"{k}: {v}" for k, v in r.headers.items())
         asked = "" if 200 <= r.status_code < 300 else f"{path} {call.query} {call.json} {call.content!r}"
-        leaked = [x for x in (*self.foreign, *self.foreign_names) if x in answer and x not in asked]
+        # A's own agreements name its partners (parties): their org ids, and nothing else of theirs
+        partners = self.partners if ep.path.startswith("/v1/agreements") else set()
+        leaked = [
+            x for x in (*self.foreign, *self.foreign_names) if x in answer and x not in asked and x not in partners
+        ]
         assert not leaked, f"{where}: {r.status_code} answer carries another organisation's {leaked}"
         if 200 <= r.status_code < 300 and r.headers.get("content-type", "").startswith("application/json"):
             orgs = set(org_ids(r.json()))
@@ -1225,6 +1264,9 @@ def test_foreign_ids_on_every_route(client: TestClient, world: World) -> None:
     assert client.get("/v1/federation/shares", headers=op).json() == []
     for share_id in (*b.shares, *c.shares):
         assert client.delete(f"/v1/federation/shares/{share_id}", headers=op).status_code == 404
+    # and reads every local agreement, A's and B-C's
+    everyone = client.get("/v1/agreements", headers=op).json()
+    assert {x["id"] for x in everyone} == {*a.agreements, *b.agreements}
     after = snapshot(world, [b.id, c.id])
 
     changed = {

@@ -331,3 +331,41 @@ def test_a_taxii_add_is_one_transaction(client: TestClient, world: World) -> Non
     with world.node.db.read() as conn:
         held = conn.execute(sa.select(schema.reports.c.agreement_id)).scalars().all()
     assert held == [agr, agr]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_collection_opened_through_the_api_works_with_taxii2_client(world: World, served: str) -> None:
+    """No direct insert: the operator makes the agreement over HTTP (POST /v1/agreements), and then
+    taxii2-client lists the collection, adds objects and reads them back; once the operator ends the
+    agreement the collection is gone."""
+    platform, p_token = world.org("Platform", [Role.analyst])
+    hotline, h_token = world.org("Hotline", [Role.analyst])
+    base = served.removesuffix("/taxii2/")
+    op = auth(world.operator_token)
+    body = {
+        "parties": [platform, hotline],
+        "purposes": ["investigation"],
+        "legal_bases": ["mou"],
+        "categories": ["csam", "other"],  # the importer files a grouping without a category as "other"
+        "max_marking": "AMBER",
+        "retention_days": 365,
+    }
+    made = requests.post(f"{base}/v1/agreements", json=body, headers=op, timeout=10)
+    assert made.status_code == 201, made.text
+    agr = made.json()["id"]
+
+    (coll,) = Server(served, auth=BearerAuth(p_token)).api_roots[0].collections
+    assert (coll.id, coll.can_read, coll.can_write) == (agr, True, True)
+    status = coll.add_objects({"objects": [*grouping(1), *grouping(2)]}, wait_for_completion=True)
+    assert (status.status, status.success_count, status.failure_count) == ("complete", 4, 0), status.failures
+    theirs = Collection(coll.url, auth=BearerAuth(h_token))
+    got = theirs.get_objects()["objects"]
+    assert sum(o["type"] == "grouping" for o in got) == 2  # one report each, as Accord's exporter writes it
+    indicators = {o["pattern"] for o in got if o["type"] == "indicator"}
+    assert indicators == {f"[file:hashes.'SHA-256' = '{SHA[n]}']" for n in (1, 2)}
+
+    ended = requests.post(f"{base}/v1/agreements/{agr}:end", headers=op, timeout=10)
+    assert ended.status_code == 200 and ended.json()["in_force"] is False, ended.text
+    assert Server(served, auth=BearerAuth(h_token)).api_roots[0].collections == []
+    r = requests.get(coll.url, headers={"Accept": TAXII, **auth(h_token)}, timeout=10)
+    assert r.status_code == 404
