@@ -10,9 +10,15 @@
    Rankings: Accord's key-player order (``keyplayers.dismantle``, method accord, AUC10), and degree in
    the entity network. Twice: without entity resolution (an entity is one identifier, its person the
    identifier's holder in truth.json) and with perfect resolution (truth.json's holders as the mapping).
-2. End to end on a node (SQLite): ``accord ingest`` of the world into one organisation, then the network,
-   communities, key-players and timeline runs of ``accord.services.analytics`` (what the API's runner and
-   ``accord analyze --org`` do), each timed. Results go to docs/bench-analytics.json.
+2. End to end on a node (SQLite): ``accord ingest`` of the world into one organisation, then of its
+   transfers as a financial-intelligence partner's reports (as ``accord demo`` holds them), then the
+   resolve (``--resolve``), network, communities, key-players, money and timeline runs of
+   ``accord.services.analytics`` (what the API's runner and ``accord analyze --org`` do), each timed.
+   Results go to docs/bench-analytics[-N].json. ``--stages`` picks stages; ``--reuse`` runs them on the
+   node an earlier run left (results to docs/bench-analytics-N-again.json), e.g. the transfers and the
+   money run after a run that had none:
+
+    python bench/analytics.py --reports 1000000 --skip-quality --reuse --stages transfers,money,timeline
 """
 
 from __future__ import annotations
@@ -112,16 +118,36 @@ def quality(reports: Path, truth: dict) -> dict[str, object]:
     return out
 
 
-def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, dict[str, float]]:
+STAGES = ("ingest", "transfers", "resolve", "network", "communities", "keyplayers", "money", "timeline")
+
+
+def _transfer_reports(world_dir: Path) -> Path:
+    """The world's transfers as a financial-intelligence partner's reports (as ``accord demo`` holds them),
+    written once next to the world."""
+    from accord.simulate.transfer_reports import transfer_reports
+
+    out = world_dir / "transfer-reports.ndjson"
+    if not out.exists():
+        with (world_dir / "transfers.ndjson").open("rb") as src, out.open("wb") as dst:
+            for doc in transfer_reports(orjson.loads(line) for line in src if line.strip()):
+                dst.write(orjson.dumps(doc) + b"\n")
+    return out
+
+
+def end_to_end(reports: Path, n: int, resolve: bool, stages: list[str], reuse: bool) -> dict[str, dict[str, float]]:
     """Each stage's wall seconds, CPU seconds (this process, all threads; the ingest's child process for
-    ingest) and the load average when it ended: on a shared machine the wall time alone cannot be read."""
+    the two ingests) and the load average when it ended: on a shared machine the wall time alone cannot
+    be read. ``reuse``: the node of an earlier run (bench/out/analytics-N), for stages it has not run."""
     import os
     import resource
+
+    import sqlalchemy as sa
 
     from accord.model.analytics import RunIn
     from accord.services import analytics
     from accord.services.node import open_node
     from accord.settings import Settings
+    from accord.store.schema import organisations
 
     times: dict[str, dict[str, float]] = {}
 
@@ -129,32 +155,46 @@ def end_to_end(reports: Path, n: int, resolve: bool) -> dict[str, dict[str, floa
         times[kind] = {"wall": round(wall, 1), "cpu": round(cpu, 1), "load": round(os.getloadavg()[0], 1)}
         print(f"{kind}: {times[kind]}", flush=True)
 
-    env, key = fresh_node(f"analytics-{n}", None)
-    t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "accord.cli", "ingest", str(reports), "--key", key], env=env, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    record("ingest", time.perf_counter() - t, cpu)
+    def ingest(kind: str, path: Path) -> None:
+        t = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        args = [sys.executable, "-m", "accord.cli", "ingest", str(path), "--key", key]
+        subprocess.run(args, env=env, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        record(kind, time.perf_counter() - t, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+    if reuse:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
+        env["ACCORD_DATA_DIR"] = str(ROOT / "bench" / "out" / f"analytics-{n}")
+    else:
+        env, key = fresh_node(f"analytics-{n}", None)
     node = open_node(Settings(data_dir=Path(env["ACCORD_DATA_DIR"])))
     try:
-        import sqlalchemy as sa
-
-        from accord.store.schema import organisations
-
         with node.db.read() as conn:
             org = conn.execute(sa.select(organisations.c.id).where(organisations.c.name == "Bench")).scalar_one()
+        if reuse:
+            made = subprocess.run(
+                [sys.executable, "-m", "accord.cli", "key", "create", "--org", org, "--name", "again", "--role",
+                 "analyst"], env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            key = next(w for w in made.stdout.split() if w.startswith("accord_key_"))
+        if "ingest" in stages:
+            ingest("ingest", reports)
+        if "transfers" in stages:
+            ingest("transfers", _transfer_reports(reports.parent))
         # With --resolve the graph runs take the resolve run's entities as their nodes (resolve_run latest).
         on = {"resolve_run": "latest"} if resolve else {}
-        stages: list[tuple[str, dict[str, object]]] = [("resolve", {})] if resolve else []
-        stages += [
+        runs: list[tuple[str, dict[str, object]]] = [("resolve", {})] if resolve else []
+        runs += [
             ("network", {**on}),
             ("communities", {"method": "cpm", "resolution": 0.05, **on}),
             ("keyplayers", {"k": 5, **on}),
             ("money", {}),
             ("timeline", {}),
         ]
-        for kind, params in stages:
+        for kind, params in runs:
+            if kind not in stages:
+                continue
             t, c = time.perf_counter(), time.process_time()
             outcome = analytics.run_local(node, org, RunIn(kind=kind, parameters=params))
             assert outcome.doc is not None, outcome.run.error
@@ -171,6 +211,8 @@ def main() -> None:
     ap.add_argument("--skip-node", action="store_true", help="only the key-player quality")
     ap.add_argument("--skip-quality", action="store_true", help="only the node's stages")
     ap.add_argument("--resolve", action="store_true", help="a resolve run first; graph runs use its entities")
+    ap.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {','.join(STAGES)}")
+    ap.add_argument("--reuse", action="store_true", help="the node an earlier run left (skip ingest yourself)")
     args = ap.parse_args()
     reports = world(args.reports, args.seed)
     truth = orjson.loads((reports.parent / "truth.json").read_bytes())
@@ -178,8 +220,13 @@ def main() -> None:
     if not args.skip_quality:
         doc["key_players"] = quality(reports, truth)
     if not args.skip_node:
-        doc["end_to_end_seconds"] = end_to_end(reports, args.reports, args.resolve)
+        stages = [x for x in args.stages.split(",") if x]
+        if unknown := set(stages) - set(STAGES):
+            raise SystemExit(f"unknown stages: {', '.join(sorted(unknown))}")
+        doc["end_to_end_seconds"] = end_to_end(reports, args.reports, args.resolve, stages, args.reuse)
     name = "bench-analytics.json" if args.reports == 20_000 else f"bench-analytics-{args.reports}.json"
+    if args.reuse:
+        name = name.replace(".json", "-again.json")
     out = ROOT / "docs" / name
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(doc, indent=2))
