@@ -25,6 +25,7 @@ import heapq
 import igraph as ig
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from accord.graph.edgelist import EdgeList
 
@@ -147,15 +148,41 @@ class _Scorer:
         raise NotImplementedError
 
 
+RING_CHUNK = 5_000_000  # two-step walks per block of rows in the collective-influence ring sums
+
+
 class _CollectiveInfluence(_Scorer):
+    """CI with l = 2: ``(k_v - 1) * sum of (k_u - 1)`` over the nodes u at distance exactly 2 from v.
+
+    The rings are found as sparse products ``A[rows] @ A`` over blocks of rows holding about
+    ``RING_CHUNK`` two-step walks, so memory stays bounded. (It used to take igraph's
+    ``neighborhood(order=2, mindist=2)``, a Python list per node: on the 1,000,000-report world's entity
+    graph, 114,979 nodes and 1.97 M edges with hubs, the lists outgrew 20 GB and the process was killed.)
+    """
+
     def __call__(self, sub: ig.Graph) -> npt.NDArray[np.float64]:
+        n = sub.vcount()
         k = np.array(sub.degree(), dtype=np.float64)
         excess = np.maximum(k - 1, 0)
-        rings = sub.neighborhood(order=2, mindist=2)
-        lengths = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-        flat = np.fromiter((j for r in rings for j in r), np.int64, int(lengths.sum()))
-        owner = np.repeat(np.arange(len(rings)), lengths)
-        ring_sum = np.bincount(owner, weights=excess[flat], minlength=len(rings))
+        if n == 0 or sub.ecount() == 0:
+            return np.zeros(n)
+        pairs = np.array(sub.get_edgelist(), dtype=np.int64)
+        rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        adj = sparse.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        adj.data[:] = 1.0  # parallel edges count once, as a neighbourhood does
+        walks = np.asarray(adj @ k).ravel()  # two-step walks leaving each node: the block sizes
+        ring_sum = np.empty(n)
+        start = 0
+        while start < n:
+            stop = start + max(1, int(np.searchsorted(np.cumsum(walks[start:]), RING_CHUNK)))
+            block = adj[start:stop]
+            reach = (block @ adj).tocsr()
+            reach.data[:] = 1.0
+            near = reach.multiply(block).tocsr()  # at distance 1 and also 2 steps away (triangles)
+            seen_self = np.asarray(reach[np.arange(stop - start), np.arange(start, stop)]).ravel()
+            ring_sum[start:stop] = reach @ excess - near @ excess - seen_self * excess[start:stop]
+            start = stop
         return excess * ring_sum
 
 
