@@ -47,6 +47,13 @@ class Settings:
     # the most sessions one peer may hold open here at once (the responder's state between messages,
     # kept in the database for 10 minutes each): an offer beyond it is refused with reason rate-limit
     deconfliction_open_sessions: int = 20
+    # cross-border requests (docs/federation.md, "Requests"): a preservation request's default and least
+    # period (Budapest Convention Art. 29: at least 60 days), an urgent disclosure's default period, and how
+    # long before a deadline a request still open is escalated (audited, listed by `accord request tick`)
+    request_preservation_days: int = 90
+    request_preservation_min_days: int = 60
+    request_urgent_hours: int = 24
+    request_warning_hours: int = 48
     # requests one sending peer (an unknown sender: one client address) may make to the federation inbox
     # endpoints together (envelopes, feed, receipts, deconfliction) per window; in memory, per worker
     federation_rate_limit: int = 600
@@ -96,6 +103,13 @@ class Settings:
             raise ValueError("ACCORD_DECONFLICTION_DAILY_LIMIT must be at least 1")
         if self.deconfliction_open_sessions < 1:
             raise ValueError("ACCORD_DECONFLICTION_OPEN_SESSIONS must be at least 1")
+        if not 60 <= self.request_preservation_min_days <= self.request_preservation_days:
+            raise ValueError(
+                "ACCORD_REQUEST_PRESERVATION_MIN_DAYS must be at least 60 (Budapest Convention Art. 29) and "
+                "ACCORD_REQUEST_PRESERVATION_DAYS at least that"
+            )
+        if self.request_urgent_hours < 1 or self.request_warning_hours < 1:
+            raise ValueError("ACCORD_REQUEST_URGENT_HOURS and ACCORD_REQUEST_WARNING_HOURS must be at least 1")
         if self.federation_rate_limit < 1 or self.federation_rate_window_s < 1:
             raise ValueError(
                 "ACCORD_FEDERATION_RATE_LIMIT and ACCORD_FEDERATION_RATE_WINDOW_SECONDS must be at least 1"
@@ -138,6 +152,10 @@ class Settings:
             sync_backoff_max_s=float(env.get("ACCORD_SYNC_BACKOFF_MAX_SECONDS", 3600.0)),
             deconfliction_daily_limit=int(env.get("ACCORD_DECONFLICTION_DAILY_LIMIT", 20)),
             deconfliction_open_sessions=int(env.get("ACCORD_DECONFLICTION_OPEN_SESSIONS", 20)),
+            request_preservation_days=int(env.get("ACCORD_REQUEST_PRESERVATION_DAYS", 90)),
+            request_preservation_min_days=int(env.get("ACCORD_REQUEST_PRESERVATION_MIN_DAYS", 60)),
+            request_urgent_hours=int(env.get("ACCORD_REQUEST_URGENT_HOURS", 24)),
+            request_warning_hours=int(env.get("ACCORD_REQUEST_WARNING_HOURS", 48)),
             federation_rate_limit=int(env.get("ACCORD_FEDERATION_RATE_LIMIT", 600)),
             federation_rate_window_s=int(env.get("ACCORD_FEDERATION_RATE_WINDOW_SECONDS", 60)),
             signin_max_failures=int(env.get("ACCORD_SIGNIN_MAX_FAILURES", 5)),

@@ -33,6 +33,7 @@ from accord.api.routes.case_refs import router as case_refs_router
 from accord.api.routes.deconfliction import router as deconfliction_router
 from accord.api.routes.peers import router as peers_router
 from accord.api.routes.people import router as people_router
+from accord.api.routes.requests import router as requests_router
 from accord.api.routes.sealing import router as sealing_router
 from accord.api.routes.sessions import router as sessions_router
 from accord.api.routes.taxii import router as taxii_router
@@ -103,6 +104,7 @@ def create_app(node: Node, *, run_jobs: bool = True) -> FastAPI:
     app.include_router(taxii_router)
     app.include_router(deconfliction_router)
     app.include_router(case_refs_router)
+    app.include_router(requests_router)
     app.include_router(peers_router)
 
     app.add_middleware(RequestIds, ids=node.ids)

@@ -19,6 +19,7 @@ from accord.cli.deconflict import deconflict_command
 from accord.cli.exit import fail, reporting
 from accord.cli.peer import identity_command, peer_app
 from accord.cli.person import person_app
+from accord.cli.request import request_app
 from accord.cli.retention import retention_app
 from accord.cli.review import review_app
 from accord.cli.seal import seal_app
@@ -48,6 +49,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(taxii_app, name="taxii")
 app.add_typer(peer_app, name="peer")
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(request_app, name="request")
 app.command("identity")(identity_command)
 app.command("deconflict")(deconflict_command)
 bank_app.command("calibrate")(calibrate)

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from accord.cli.context import command_node
 from accord.cli.exit import fail, reporting
-from accord.services import banks, case_refs, federation, peers, shares, sightings, sync
+from accord.cli.request import report as request_report
+from accord.services import banks, case_refs, federation, peers, requests, shares, sightings, sync
 from accord.store.peers import Peer
 
 __all__ = ["agreement_app", "identity_command", "peer_app"]
@@ -133,7 +134,8 @@ def peer_sync(
     force: Annotated[bool, typer.Option("--force", help="pull a peer in backoff too")] = False,
 ) -> None:
     """Pull every agreement's feed from each peer party to it, from the stored cursors; a peer that fails
-    is tried again after a backoff. Exit status 3 if a pull of the last round failed."""
+    is tried again after a backoff. Each round then expires and escalates cross-border requests (as
+    `accord request tick`). Exit status 3 if a pull of the last round failed."""
     with command_node(ctx) as node, reporting():
         while True:
             done = asyncio.run(sync.sync(node, peer=peer, force=force))
@@ -147,6 +149,7 @@ def peer_sync(
                         f"{r.peer} {r.agreement_id}: {r.batches} batches, {r.applied} applied, "
                         f"{r.skipped} already here, cursor {r.position}"
                     )
+            request_report(requests.tick(node))  # requests: expire the overdue, escalate those near their deadline
             if once:
                 break
             time.sleep(interval)

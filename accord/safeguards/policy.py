@@ -84,6 +84,12 @@ class Action(StrEnum):
     # holds too (a PSI run), and reading the runs and their alerts. For those who act on reports.
     deconfliction_run = "deconfliction.run"
     deconfliction_read = "deconfliction.read"
+    # Cross-border requests (docs/federation.md, "Requests"): preservation, disclosure and urgent disclosure.
+    # Creating, sending, withdrawing and extending the organisation's own; acknowledging, answering and
+    # refusing those addressed to it; reading both. For investigators and supervisors, who act on cases.
+    request_send = "request.send"
+    request_answer = "request.answer"
+    request_read = "request.read"
 
 
 _A = Action
@@ -204,6 +210,14 @@ for _role, _granted in DECONFLICTION_PERMISSIONS.items():
     PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 for _role in set(Role) - {Role.submitter}:
     PERMISSIONS[_role] = PERMISSIONS[_role] | {_A.agreement_read}
+
+REQUEST_PERMISSIONS: dict[Role, frozenset[Action]] = {
+    role: frozenset({_A.request_send, _A.request_answer, _A.request_read})
+    for role in (Role.investigator, Role.supervisor)
+}
+__all__ += ["REQUEST_PERMISSIONS"]
+for _role, _granted in REQUEST_PERMISSIONS.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 
 # Actions that only the node operator's admins hold: they reach beyond one organisation.
 OPERATOR_ONLY = frozenset({Action.org_create, Action.peer_manage, Action.agreement_manage})

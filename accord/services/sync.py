@@ -52,7 +52,7 @@ from accord.model.bank import BankIn, EntriesIn, EntryIn
 from accord.model.case_ref import CaseRefBody, CaseReference
 from accord.model.organisation import Actor, ActorKind
 from accord.model.report import ReportIn
-from accord.services import banks, case_refs, custody, federation, sightings, verdicts
+from accord.services import banks, case_refs, custody, federation, requests, sightings, verdicts
 from accord.services import reports as report_service
 from accord.services.audit import draft
 from accord.services.node import Node
@@ -231,10 +231,13 @@ def serve_pull(node: Node, raw: bytes, request_id: str | None = None) -> Served:
             more = len(batch) < len(fetched)
             items: list[dict[str, Any]] = []
             refused: dict[str, int] = {}
+            org_sender = agreement.party_of(opened.sender)
             for it in batch:
                 upstream = None if it.received_under is None else agreements.get(it.received_under)
                 meta = ObjectMeta(me.node_id, opened.sender, opened.purpose, it.marking, it.category, upstream)
                 refusal = check_outgoing(agreement, meta, now)
+                if it.kind == requests.REQUEST_KIND and not requests.audience(it.body, org_sender):
+                    continue  # a request between two other parties: not this puller's to see
                 if it.received_under is not None and upstream is None:
                     refused["onward_sharing"] = refused.get("onward_sharing", 0) + 1
                 elif refusal is not None:
@@ -425,7 +428,7 @@ _SYNC_ACTOR = "federation sync"
 def _apply_items(
     node: Node, conn: Connection, peer: str, agreement: Agreement, org: str, items: list[Any], opened: Opened
 ) -> tuple[int, int]:
-    kinds = (BANK_KIND, sightings.SIGHTING_KIND, verdicts.COUNTS_KIND, case_refs.CASE_KIND)
+    kinds = (BANK_KIND, sightings.SIGHTING_KIND, verdicts.COUNTS_KIND, case_refs.CASE_KIND, requests.REQUEST_KIND)
     for i, it in enumerate(items):
         if not isinstance(it, dict) or it.get("kind") not in kinds or not isinstance(it.get("version"), int):
             raise Refused("malformed", f"item {i} is not a feed item", sender=peer)
@@ -437,6 +440,7 @@ def _apply_items(
         (sightings.SIGHTING_KIND, _apply_sightings),
         (verdicts.COUNTS_KIND, _apply_counts),
         (case_refs.CASE_KIND, _apply_case_refs),
+        (requests.REQUEST_KIND, requests.apply),
     ):
         mine = [it for it in items if it["kind"] == kind]
         if mine:

@@ -1108,3 +1108,52 @@ deconfliction_sessions = Table(
     Index(None, "expires_at"),
 )
 __all__ += ["deconfliction_alerts", "deconfliction_runs", "deconfliction_sessions"]
+
+# Cross-border requests (docs/federation.md, "Requests"): preservation, disclosure and urgent disclosure, held at
+# both ends (``role``: requester or addressee) under (the requester's node, the request's id). ``keys`` is a
+# JSON list of normalised identifier keys; ``state`` to ``answered_at`` are folded from the events (a cache
+# rewritten with each event). ``escalated_at``: when its nearing deadline was last escalated (audited once).
+requests = Table(
+    "requests",
+    metadata,
+    Column("origin_node", String(128), primary_key=True),
+    Column("id", String(100), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("peer", String(128), nullable=False),
+    Column("agreement_id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("legal_basis", String(40), nullable=False),
+    Column("case_id", String(100), nullable=False),
+    Column("keys", Text, nullable=False),
+    Column("reference", String(60), nullable=False),
+    Column("from_org", ID, nullable=False),
+    Column("to_org", ID, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("marking", String(20), nullable=False),
+    Column("initial_deadline", UtcDateTime, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("answer_code", String(40)),
+    Column("answered_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("escalated_at", UtcDateTime),
+    Index(None, "org_id", "state"),
+    Index(None, "id"),
+)
+
+# A request's history: each side's events, numbered per side (docs/federation.md, "Requests").
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("origin_node", String(128), primary_key=True),
+    Column("request_id", String(100), primary_key=True),
+    Column("side", String(10), primary_key=True),
+    Column("n", Integer, primary_key=True),
+    Column("transition", String(20), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("code", String(40)),
+    Column("deadline", UtcDateTime),
+)
+__all__ += ["request_events", "requests"]

@@ -37,12 +37,14 @@ from accord.intake.stix_common import agreement_statement, stix_id
 from accord.model.agreement import Agreement
 from accord.model.case_ref import CaseReference
 from accord.model.organisation import Actor, Role
+from accord.model.request import Request, RequestEvent
 from accord.safeguards import approvals
 from accord.safeguards.policy import OPERATOR_ONLY, Action, allowed
 from accord.services import peers, retention, sync
 from accord.store import case_refs as case_store
 from accord.store import custody as custody_store
 from accord.store import deconfliction as dstore
+from accord.store import requests as request_store
 from accord.store import schema
 from tests.conftest import World, auth, report_json
 from tests.federation.conftest import agreement_between
@@ -157,6 +159,16 @@ ROUTE_ACTION: dict[tuple[str, str], Action | None] = {
     ("POST", "/v1/cases/{case_id}/shares"): Action.case_share,
     ("DELETE", "/v1/cases/{case_id}/shares/{agreement_id}"): Action.case_share,
     ("GET", "/v1/federation/case-references"): Action.case_read,
+    # cross-border requests: the organisation's own, sent and received
+    ("POST", "/v1/requests"): Action.request_send,
+    ("GET", "/v1/requests"): Action.request_read,
+    ("GET", "/v1/requests/{req_id}"): Action.request_read,
+    ("POST", "/v1/requests/{req_id}:send"): Action.request_send,
+    ("POST", "/v1/requests/{req_id}:withdraw"): Action.request_send,
+    ("POST", "/v1/requests/{req_id}:extend"): Action.request_send,
+    ("POST", "/v1/requests/{req_id}:acknowledge"): Action.request_answer,
+    ("POST", "/v1/requests/{req_id}:answer"): Action.request_answer,
+    ("POST", "/v1/requests/{req_id}:refuse"): Action.request_answer,
     # the peer registry, stored signed agreements and share rules: an operator admin's (peer.manage), so every
     # key and session of A's is refused whatever the id (the operator's own use, with another organisation's
     # share ids, is in tests/api/test_federation_api.py and at the end of this test)
@@ -203,6 +215,7 @@ PARAM_KIND = {
     "node_id": "node",  # a peer node (the registry is the node's, not an organisation's)
     "agreement_id": "agr",
     "share_id": "shr",
+    "req_id": "req",
 }
 KINDS = (
     "rpt",
@@ -226,6 +239,7 @@ KINDS = (
     "dcf",
     "node",
     "shr",
+    "req",
 )
 NO_SUCH_LEAF = str(10**12)  # custody entries are numbered, not named: a number far beyond the log
 
@@ -263,8 +277,10 @@ class Org:
     statuses: list[str] = field(default_factory=list)  # TAXII add-objects status resources
     deconflictions: list[str] = field(default_factory=list)  # deconfliction runs (stored as a peer's answer)
     case_refs: list[str] = field(default_factory=list)  # origin case ids of case references received for it
+    signed_peer: tuple[str, str] = ("", "")  # that agreement's peer node and party
     signed_agreement: str = ""  # a signed agreement with a (made-up) peer: its cases can be shared under it
     shares: list[str] = field(default_factory=list)  # a bank shared into a signed agreement's feed
+    requests: list[str] = field(default_factory=list)  # cross-border requests received for it
 
     @property
     def stix_ids(self) -> list[str]:
@@ -289,6 +305,7 @@ class Org:
             *self.deconflictions,
             *self.case_refs,
             *self.shares,
+            *self.requests,
             *self.stix_ids,
             *sealing,
         }
@@ -317,6 +334,7 @@ class Org:
             "dcf": self.deconflictions,
             "node": [],  # peers are the node's: no organisation has one of its own
             "shr": self.shares,
+            "req": self.requests,
         }
         if self.seal is not None:
             kinds |= {"wrt": self.seal.warrants, "unr": self.seal.requests, "cus": self.seal.custodians}
@@ -554,7 +572,7 @@ def populate_case_refs(world: World, *orgs: Org) -> None:
             "id": node.ids("agr"),
             "parties": [a.id, peer_org],
             "nodes": {a.id: [node.me.node_id], peer_org: [peer.node_id]},
-            "purposes": ["investigation"],
+            "purposes": ["investigation", "mutual-legal-assistance"],
             "legal_bases": ["mou"],
             "categories": ["csam"],
             "jurisdictions": ["DE"],
@@ -579,6 +597,34 @@ def populate_case_refs(world: World, *orgs: Org) -> None:
         with node.db.write() as conn:
             case_store.put_received(conn, ref, known=False)
         org.case_refs.append(origin)
+        org.requests.append(a_request(world, org, agreement.id, "addressee", peer.node_id, peer_org))
+    a.signed_peer = (peer.node_id, peer_org)
+
+
+def a_request(world: World, org: Org, agreement_id: str, role: str, peer: str, peer_org: str) -> str:
+    """A request held for the organisation, as sync stores a received one (role addressee, state sent) or
+    as ``requests.create`` and a send store one (role requester, state draft or sent)."""
+    node, now = world.node, world.node.clock.now()
+    rid = node.ids("req")
+    events = [RequestEvent(side="requester", n=1, transition="create", at=now)]
+    state = "draft"
+    if role == "addressee" or (org.letter == "A" and role == "sent"):
+        events.append(RequestEvent(side="requester", n=2, transition="send", at=now))
+        state = "sent"
+    role = "addressee" if role == "addressee" else "requester"
+    req = Request(
+        id=rid, origin_node=peer if role == "addressee" else node.me.node_id, role=role, org_id=org.id, peer=peer,
+        agreement_id=agreement_id, kind="preservation", legal_basis="mou", case_id=node.ids("case"),
+        keys=[f"email:only-{org.letter}@example.org"], reference=f"REF-{org.letter}",
+        from_org=peer_org if role == "addressee" else org.id, to_org=org.id if role == "addressee" else peer_org,
+        category="csam", marking="GREEN", state=state, deadline=now + timedelta(days=90),
+        initial_deadline=now + timedelta(days=90), answer_code=None, answered_at=None, created_at=now,
+        changed_at=now, escalated_at=None, events=events,
+    )  # fmt: skip
+    with node.db.write() as conn:
+        request_store.insert_request(conn, req)
+        request_store.put_events(conn, req.origin_node, rid, events)
+    return rid
 
 
 TAXII = "application/taxii+json;version=2.1"
@@ -769,6 +815,7 @@ class Sweep:
             "dcf": a.deconflictions[0],
             "node": "",  # set by the test: the peer on file
             "shr": a.shares[0],
+            "req": a.requests[0],
         }
         self.foreign_seal = [o.seal for o in others if o.seal is not None]
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -915,6 +962,37 @@ class Sweep:
 
             yield Call({}, "none", check=own_refs)
             yield Call({}, "none", query={"withdrawn": "true"}, check=own_refs)
+            return
+        if key == ("POST", "/v1/requests"):  # under A's agreement: another organisation's case is missing
+            body = {
+                "agreement_id": self.a.signed_agreement, "kind": "disclosure", "legal_basis": "mou",
+                "case_id": self.own["case"], "keys": ["email:a@example.org"], "reference": "SWEEP-1",
+                "deadline": "2099-01-01T00:00:00Z",
+            }  # fmt: skip
+            yield Call({}, "none", json=body)
+            for cid in self.foreign_by_kind["case"]:
+                yield Call({}, "foreign", json={**body, "case_id": cid})
+            for agr in self.foreign_by_kind["agr"]:
+                yield Call({}, "foreign", json={**body, "agreement_id": agr})
+            return
+        if key == ("GET", "/v1/requests"):  # A's own only
+
+            def own_requests(out: Any) -> None:
+                assert {r["org_id"] for r in out} <= {self.a.id} and self.a.requests[0] in [r["id"] for r in out]
+
+            yield Call({}, "none", check=own_requests)
+            return
+        if key[1].startswith("/v1/requests/{req_id}:"):  # the own control: a fresh request in the state it needs
+            step = key[1].rsplit(":", 1)[1]
+            role = "addressee" if step in ("acknowledge", "answer", "refuse") else "draft" if step == "send" else "sent"
+            fresh = a_request(self.world, self.a, self.a.signed_agreement, role, *self.a.signed_peer)
+            body = {
+                "answer": {"code": "preserved"},
+                "refuse": {"code": "refused-legal"},
+                "extend": {"deadline": "2099-01-01T00:00:00Z"},
+            }.get(step)
+            for values, target in self.path_values(ep):
+                yield Call({"req_id": fresh} if target == "own" else values, target, json=body)
             return
         if key == ("POST", "/v1/deconfliction/runs"):  # the peer registry is the node's: no such peer is missing
             yield Call({}, "missing", json={"peer": self.missing("node"), "set": "identifiers"})
