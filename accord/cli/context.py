@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import typer
 
 from accord.cli.exit import reporting
+from accord.services import admin
 from accord.services.node import Node, open_node
 from accord.settings import Settings
 
@@ -25,6 +26,11 @@ def command_node(ctx: typer.Context) -> Iterator[Node]:
     """The node for one command, its connections closed when the command ends."""
     with reporting():
         node = open_node(root_settings(ctx))
+        try:
+            admin.require_current_schema(node)
+        except BaseException:
+            node.close()
+            raise
     try:
         yield node
     finally:

@@ -73,10 +73,17 @@ def main(
     ctx.obj = Settings.from_env(data_dir=data_dir, database_url=database_url)
 
 
-def _node(ctx: typer.Context) -> Node:
+def _node(ctx: typer.Context, *, current_schema: bool = True) -> Node:
     settings: Settings = ctx.obj
     with reporting():
-        return open_node(settings)
+        node = open_node(settings)
+        if current_schema:
+            try:
+                admin.require_current_schema(node)
+            except BaseException:
+                node.close()
+                raise
+        return node
 
 
 def _org_in(name: str, kind: str, jurisdiction: str) -> OrganisationIn:
@@ -91,12 +98,27 @@ def init(
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country")] = "NL",
 ) -> None:
     """Create the database, the operator organisation and its first admin key (shown once)."""
-    node = _node(ctx)
+    node = _node(ctx, current_schema=False)
     with reporting():
         org, issued = admin.bootstrap(node, _org_in(org_name, kind.value, jurisdiction))
     out.print(f"initialised node at {node.settings.database_url}")
     out.print(f"operator organisation: {org.id} ({org.name})")
     out.print(f"admin key (shown once, keep it safe): {issued.token}")
+
+
+@app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Migrate this node's database to the schema this version of Accord needs (back it up first)."""
+    node = _node(ctx, current_schema=False)
+    try:
+        with reporting():
+            before, after = admin.upgrade(node)
+    finally:
+        node.close()
+    if before == after:
+        out.print(f"the database is already at schema revision {after}")
+    else:
+        out.print(f"database upgraded from schema revision {before or 'none'} to {after}")
 
 
 @app.command()
@@ -112,6 +134,7 @@ def serve(
 
     settings: Settings = ctx.obj
     if workers > 1:
+        _node(ctx).close()  # refuse here, once, when the schema is behind (the workers would each fail)
         # workers build their node from the environment: hand them the settings this command resolved
         os.environ.update(ACCORD_DATA_DIR=str(settings.data_dir), ACCORD_DATABASE_URL=settings.database_url)
         uvicorn.run(

@@ -67,6 +67,35 @@ def _new_org(node: Node, oin: OrganisationIn, operator: bool) -> Organisation:
     )
 
 
+def require_current_schema(node: Node) -> None:
+    """Refuse to work on a database whose schema is older than this code's (after installing a new version,
+    before ``accord upgrade``): otherwise the first query naming a new column fails with a database error
+    that does not say what to do. A database that was never initialised passes (``accord init`` migrates)."""
+    current, head = migrate.current_revision(node.db), migrate.head_revision()
+    if current is not None and current != head:
+        raise Conflict(
+            f"the database is at schema revision {current} and this version of Accord needs {head}: "
+            "back the database up, then run `accord upgrade`"
+        )
+
+
+def upgrade(node: Node) -> tuple[str | None, str | None]:
+    """Migrate the schema to this code's newest revision (``accord upgrade``); the revisions before and
+    after. A change on an initialised node is audited as the operator organisation's ``node.upgrade``."""
+    before = migrate.current_revision(node.db)
+    migrate.upgrade(node.db)
+    after = migrate.current_revision(node.db)
+    if before != after:
+        with node.db.write() as conn:
+            operator = store.operator_org_id(conn)
+            if operator is not None:
+                detail: dict[str, object] = {"from": before, "to": after}
+                audit_store.append(
+                    conn, [draft(node, None, "node.upgrade", "node", None, org_id=operator, detail=detail)]
+                )
+    return before, after
+
+
 def bootstrap(node: Node, oin: OrganisationIn, admin_name: str = "node admin") -> tuple[Organisation, IssuedKey]:
     """Migrate the schema and create the operator organisation with its first admin key (``accord init``)."""
     migrate.upgrade(node.db)
