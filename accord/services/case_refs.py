@@ -42,16 +42,6 @@ CASE_KIND = "case.reference"
 """The kind of a feed item carrying a case reference (a wire key)."""
 
 
-def _agreement(conn: Connection, node: Node, agreement_id: str, org: str) -> Agreement:
-    try:
-        agreement = fed_store.get_signed_agreement(conn, agreement_id).agreement
-    except NotFound:
-        agreement = None
-    if agreement is None or agreement.party_of(node.me.node_id) != org:
-        raise NotFound(f"no agreement {agreement_id} that this node speaks for {org} under")
-    return agreement
-
-
 def _refusal(node: Node, agreement: Agreement, marking: str, category: str) -> Refusal | None:
     """The first refusal of ``check_outgoing`` toward any peer party (None: every one allows it)."""
     peers = sorted({n for nodes in agreement.nodes.values() for n in nodes} - {node.me.node_id})
@@ -99,7 +89,7 @@ def share_case(
     with node.db.write() as conn:
         org = org_store.org_by_id(conn, org_id).id
         summary = _case(conn, org, case_id)
-        agreement = _agreement(conn, node, agreement_id, org)
+        agreement = fed_store.spoken_agreement(conn, agreement_id, node.me.node_id, org)
         if category not in node.vocab.categories.terms:
             raise Invalid.at("/category", f"unknown category {category!r}")
         marking = marking or agreement.max_marking
@@ -189,7 +179,7 @@ def on_change(
     items, refused = [], dict[str, int]()
     for held in shares:
         try:
-            agreement = _agreement(conn, node, held.agreement_id, org_id)
+            agreement = fed_store.spoken_agreement(conn, held.agreement_id, node.me.node_id, org_id)
         except NotFound:
             refused["parties"] = refused.get("parties", 0) + 1
             continue

@@ -78,16 +78,6 @@ def _org(node: Node, actor: Actor | None, org_id: str | None, action: Action, re
     return org_id
 
 
-def _agreement(conn: Connection, node: Node, agreement_id: str, org: str) -> Agreement:
-    try:
-        agreement = fed_store.get_signed_agreement(conn, agreement_id).agreement
-    except NotFound:
-        agreement = None
-    if agreement is None or agreement.party_of(node.me.node_id) != org:
-        raise NotFound(f"no agreement {agreement_id} that this node speaks for {org} under")
-    return agreement
-
-
 def _purpose(agreement: Agreement, kind: str) -> str:
     """The purpose a request of ``kind`` travels under: the first the agreement lists of those its kind
     allows (none listed: the first allowed, which ``check_outgoing`` then refuses with clause purposes)."""
@@ -150,7 +140,7 @@ def create(
     now = node.clock.now()
     with node.db.write() as conn:
         org = org_store.org_by_id(conn, org).id
-        agreement = _agreement(conn, node, body.agreement_id, org)
+        agreement = fed_store.spoken_agreement(conn, body.agreement_id, node.me.node_id, org)
         if case_store.case_summary(conn, org, body.case_id) is None:
             raise NotFound(f"no case {body.case_id}")
         node.vocab.legal_bases.check(body.legal_basis, "/legal_basis")
@@ -287,7 +277,7 @@ def step(
             and event.deadline < now + timedelta(days=node.settings.request_preservation_min_days)
         ):
             raise Invalid.at("/deadline", "an extended preservation runs at least the minimum period from now")
-        agreement = _agreement(conn, node, req.agreement_id, org)
+        agreement = fed_store.spoken_agreement(conn, req.agreement_id, node.me.node_id, org)
         other = req.to_org if req.role == "requester" else req.from_org
         refusal = None
         if not (transition == "withdraw" and req.state == "draft"):
@@ -359,7 +349,7 @@ def tick(node: Node, org_id: str | None = None) -> Tick:
             continue
         if req.role == "requester" and req.deadline <= now:
             with node.db.write() as conn:
-                agreement = _agreement(conn, node, req.agreement_id, req.org_id)
+                agreement = fed_store.spoken_agreement(conn, req.agreement_id, node.me.node_id, req.org_id)
                 refusal = _refusal(node, agreement, req.to_org, req.kind, req.marking, req.category)
                 if refusal is None:
                     n = 1 + max(e.n for e in req.events if e.side == "requester")

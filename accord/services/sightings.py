@@ -168,9 +168,7 @@ def share_reports(
     now = node.clock.now()
     with node.db.write() as conn:
         org = org_store.org_by_id(conn, org_id).id
-        agreement = _agreement(conn, agreement_id)
-        if agreement is None or agreement.party_of(node.me.node_id) != org:
-            raise NotFound(f"no agreement {agreement_id} that this node speaks for {org} under")
+        agreement = fed_store.spoken_agreement(conn, agreement_id, node.me.node_id, org)
         if category not in node.vocab.categories.terms:
             raise Invalid.at("/category", f"unknown category {category!r}")
         cap = marking_max or agreement.max_marking

@@ -107,16 +107,6 @@ def _rank(node: Node, marking: str) -> int:
     return 1_000_000 if term is None else int(term.attrs["rank"])
 
 
-def _speaks_for(node: Node, conn: Connection, agreement_id: str, org_id: str) -> Agreement:
-    try:
-        agreement = fed_store.get_signed_agreement(conn, agreement_id).agreement
-    except NotFound:
-        agreement = None
-    if agreement is None or agreement.party_of(node.me.node_id) != org_id:
-        raise NotFound(f"no agreement {agreement_id} that this node speaks for {org_id} under")
-    return agreement
-
-
 def _peer_nodes(node: Node, agreement: Agreement) -> list[str]:
     """The other parties' nodes under the agreement."""
     return sorted({n for nodes in agreement.nodes.values() for n in nodes} - {node.me.node_id})
@@ -140,7 +130,7 @@ def share_bank(
     now = node.clock.now()
     with node.db.write() as conn:
         org = org_store.org_by_id(conn, org_id).id
-        agreement = _speaks_for(node, conn, agreement_id, org)
+        agreement = fed_store.spoken_agreement(conn, agreement_id, node.me.node_id, org)
         bank = bank_store.get_owned(conn, org, bank_id, now)
         if bank.type == bank_store.VPDQ:
             raise Invalid.at("/bank", "vpdq banks are not synced (their frames do not travel in the feed)")

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accord.errors import Conflict, NotFound
 from accord.exchange.agreement import SignedAgreement
+from accord.model.agreement import Agreement
 from accord.store.schema import federation_envelopes, federation_nonces, signed_agreements
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "list_signed_agreements",
     "sent_to",
     "set_receipt",
+    "spoken_agreement",
 ]
 
 
@@ -61,6 +63,18 @@ def get_signed_agreement(conn: Connection, agreement_id: str) -> SignedAgreement
     if row is None:
         raise NotFound(f"no agreement {agreement_id}")
     return SignedAgreement.from_json(row.signed.encode())
+
+
+def spoken_agreement(conn: Connection, agreement_id: str, node_id: str, org_id: str) -> Agreement:
+    """The stored agreement under which this node (``node_id``) speaks for ``org_id``; any other agreement
+    is reported missing, as if it were not stored, so a caller learns nothing of other parties' terms."""
+    try:
+        agreement = get_signed_agreement(conn, agreement_id).agreement
+    except NotFound:
+        agreement = None
+    if agreement is None or agreement.party_of(node_id) != org_id:
+        raise NotFound(f"no agreement {agreement_id} that this node speaks for {org_id} under")
+    return agreement
 
 
 def list_signed_agreements(conn: Connection) -> list[SignedAgreement]:
