@@ -410,17 +410,11 @@ def apply(
                 sender=peer,
             )
         parsed.append((it, body))
-    latest = {b.id: (it, b) for it, b in sorted(parsed, key=lambda x: x[0]["version"])}
-    skipped = len(items) - len(latest)
-    known = sync_store.applied_versions(conn, peer, list(latest))
+    todo, known, skipped = sync_store.unapplied(conn, peer, [(b.id, it["version"], (it, b)) for it, b in parsed])
     now = node.clock.now()
     done: dict[str, tuple[int, str]] = {}
     events = []
-    for oid, (it, body) in latest.items():
-        seen = known.get(oid)
-        if seen is not None and seen[0] >= it["version"]:
-            skipped += 1
-            continue
+    for oid, (it, body) in todo:
         origin = peer if body.side == "requester" else node.me.node_id
         held = store.get(conn, origin, oid)
         if body.side == "requester":
@@ -476,7 +470,7 @@ def apply(
             "state": folded.state,
         }
         events.append(draft(node, None, "request.receive", "request", oid, org_id=org, detail=detail))
-    sync_store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    sync_store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], known)
     if events:
         audit_store.append(conn, events)
     return len(done), skipped

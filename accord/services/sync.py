@@ -552,19 +552,13 @@ def _apply_counts(
             or not all(isinstance(it.get(k), int) and it[k] >= 0 for k in _COUNTS)
         ):
             raise Refused("malformed", f"item {i} is not a verdict count", sender=peer)
-    known = store.applied_versions(conn, peer, [str(it["id"]) for it in items])
+    todo, known, skipped = store.unapplied(conn, peer, [(str(it["id"]), it["version"], it) for it in items])
     now = node.clock.now()
     applied = 0
     done: dict[str, tuple[int, str]] = {}
     events = []
-    latest = {str(it["id"]): it for it in sorted(items, key=lambda it: it["version"])}
-    skipped = len(items) - len(latest)  # older counts of an object in the same batch: only its latest count
-    for oid, it in latest.items():
+    for oid, it in todo:
         bank_id, entry_id = it["bank_id"], it["entry_id"]
-        seen = known.get(oid)
-        if seen is not None and seen[0] >= it["version"]:
-            skipped += 1
-            continue
         shared = any(s.agreement_id == agreement.id and s.org_id == org for s in store.shares_of(conn, bank_id))
         try:
             bank_store.entry(conn, bank_id, entry_id) if shared else None
@@ -580,7 +574,7 @@ def _apply_counts(
         events += verdicts.flag_if_due(node, conn, bank_id, entry_id, now, None)
         verdicts.counts_to_origin(node, conn, bank_id, entry_id, now)  # a mirror shared on: on up the chain
         applied += 1
-    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], known)
     if events:
         audit_store.append(conn, events)
     return applied, skipped
@@ -608,18 +602,13 @@ def _apply_case_refs(
                 sender=peer,
             )
         bodies.append(body)
-    latest = {b.id: (it, b) for it, b in sorted(zip(items, bodies, strict=True), key=lambda x: x[0]["version"])}
-    skipped = len(items) - len(latest)  # older versions of a reference in the same batch: only its latest
-    known = store.applied_versions(conn, peer, list(latest))
-    held = case_store.received(conn, peer, list(latest))
+    batch = [(b.id, it["version"], (it, b)) for it, b in zip(items, bodies, strict=True)]
+    todo, known, skipped = store.unapplied(conn, peer, batch)
+    held = case_store.received(conn, peer, [oid for oid, _ in todo])
     now = node.clock.now()
     done: dict[str, tuple[int, str]] = {}
     events = []
-    for oid, (it, body) in latest.items():
-        seen = known.get(oid)
-        if seen is not None and seen[0] >= it["version"]:
-            skipped += 1
-            continue
+    for oid, (it, body) in todo:
         ref = CaseReference(
             peer=peer,
             origin_case=oid,
@@ -642,7 +631,7 @@ def _apply_case_refs(
         done[oid] = (it["version"], oid)
         detail = {"peer": peer, "agreement": agreement.id, "version": it["version"], "status": body.status}
         events.append(draft(node, None, "case.reference.receive", "case_reference", oid, org_id=org, detail=detail))
-    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], set(known))
+    store.set_applied(conn, peer, [(o, v, loc) for o, (v, loc) in done.items()], known)
     if events:
         audit_store.append(conn, events)
     return len(done), skipped

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -70,6 +70,7 @@ __all__ = [
     "share_by_id",
     "shares_of",
     "sighting_of",
+    "unapplied",
     "unsent_receipts",
 ]
 
@@ -316,6 +317,21 @@ def applied_versions(conn: Connection, peer: str, object_ids: Sequence[str]) -> 
         q = select(t.object_id, t.version, t.local_id).where(t.peer == peer, t.object_id.in_(ids[start : start + 500]))
         out.update({r.object_id: (r.version, r.local_id) for r in conn.execute(q)})
     return out
+
+
+_T = TypeVar("_T")
+
+
+def unapplied(
+    conn: Connection, peer: str, batch: Sequence[tuple[str, int, _T]]
+) -> tuple[list[tuple[str, _T]], set[str], int]:
+    """A batch of (object id, version, item) reduced to each object's latest version in it, less those this
+    node applied at that version or later. Returns (object id, item) to apply, the ids that have a row
+    already (``set_applied``'s ``known``), and how many items were passed over."""
+    latest = {oid: (v, item) for oid, v, item in sorted(batch, key=lambda x: x[1])}
+    known = applied_versions(conn, peer, list(latest))
+    todo = [(oid, item) for oid, (v, item) in latest.items() if oid not in known or known[oid][0] < v]
+    return todo, set(known), len(batch) - len(todo)
 
 
 def set_applied(conn: Connection, peer: str, rows: Sequence[tuple[str, int, str]], known: set[str]) -> None:
