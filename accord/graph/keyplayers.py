@@ -1,11 +1,11 @@
 """Key players: the nodes whose removal breaks a network fastest, and the best few an investigator can act on.
 
 ``dismantle`` runs one strategy: a baseline (``baselines``), optionally followed by greedy reinsertion
-(target 0.1 N; exact up to ``EXACT_REINSERTION_UP_TO`` nodes, capped above; kept only where it scores no
-worse on the objective), or Accord's own method:
+(target 0.1 N, the exact greedy; kept only where it scores no worse on the objective), or Accord's own
+method:
 
 1. a portfolio: HDA, CoreHD, CI and HBA, each as is and after reinsertion with each of ``TARGETS`` (the
-   exact greedy up to ``EXACT_REINSERTION_UP_TO`` nodes, the capped form above; HBA up to ``HBA_UP_TO``);
+   exact greedy, whatever the size; HBA up to ``HBA_UP_TO``);
 2. the best of those under the objective (R or AUC10, both computable without any ground truth);
 3. iterated refinement: reinsertion with each target applied to the best order so far, then seeded
    kicks (a few nodes swapped inside the part of the order that the objective sees, followed by
@@ -59,7 +59,6 @@ METHODS = ("accord", *BASELINES)
 TARGETS = ((0.1,), (0.05,), (0.02,), (0.01,), (0.0,))
 WORK = 1_000_000  # evaluation budget of ``accord``: about WORK / (N + M) evaluations, from 6 to 200
 HBA_UP_TO = 40_000  # sampled betweenness costs minutes beyond this; the portfolio leaves it out there
-EXACT_REINSERTION_UP_TO = 10_000  # above, reinsertion is capped (Braunstein's form), which is O(M log N)
 
 
 @dataclass(frozen=True)
@@ -101,9 +100,7 @@ def dismantle(
         order = BASELINES[method](graph, seed)
         if reinsertion and graph.n:
             note("reinsertion")
-            again = reinsert(
-                graph, order, DEFAULT_TARGETS, tail=objective == "r", capped=graph.n > EXACT_REINSERTION_UP_TO
-            )
+            again = reinsert(graph, order, DEFAULT_TARGETS, tail=objective == "r")
             if _score(graph, again, objective) <= _score(graph, order, objective):
                 order = again
     seconds = time.perf_counter() - started
@@ -116,7 +113,6 @@ def _accord(graph: EdgeList, seed: int, objective: Objective, note: Progress) ->
         return []
     budget = max(6, min(200, WORK // (graph.n + graph.m)))
     tail = objective == "r"  # AUC10 never sees the order after the LCC is small: leave it as it is
-    capped = graph.n > EXACT_REINSERTION_UP_TO
     best: list[int] = []
     best_score = math.inf
 
@@ -136,7 +132,7 @@ def _accord(graph: EdgeList, seed: int, objective: Objective, note: Progress) ->
         order = strategy(graph, seed)
         offer(order)
         for targets in TARGETS[:2] if graph.n > HBA_UP_TO else TARGETS:
-            offer(reinsert(graph, order, targets, tail=tail, capped=capped))
+            offer(reinsert(graph, order, targets, tail=tail))
     note("refinement")
     improved = True
     while improved and budget > 0:
@@ -144,12 +140,10 @@ def _accord(graph: EdgeList, seed: int, objective: Objective, note: Progress) ->
         for targets in TARGETS:
             if budget <= 0:
                 break
-            improved |= offer(reinsert(graph, best, targets, tail=tail, capped=capped))
+            improved |= offer(reinsert(graph, best, targets, tail=tail))
     rng = np.random.default_rng(seed)
     while budget > 0:
-        offer(
-            reinsert(graph, _kick(graph, best, rng), TARGETS[int(rng.integers(len(TARGETS)))], tail=tail, capped=capped)
-        )
+        offer(reinsert(graph, _kick(graph, best, rng), TARGETS[int(rng.integers(len(TARGETS)))], tail=tail))
     return best
 
 

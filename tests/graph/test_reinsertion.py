@@ -50,3 +50,47 @@ def test_capped_and_tail_modes_keep_a_permutation() -> None:
     order = baselines.ci(g)
     for kwargs in ({"capped": True}, {"tail": False}):
         assert sorted(reinsert(g, order, (0.2, 0.05), **kwargs)) == list(range(g.n))
+
+
+def _reference(g: EdgeList, order: list[int], targets: tuple[float, ...]) -> list[int]:
+    """The exact greedy written plainly: per phase (as ``reinsert`` cuts them), put back the waiting node of
+    least (1 + sizes of the distinct components it touches, -its position), costs recomputed every step."""
+    from accord.graph.reinsertion import _phases
+
+    position = {v: i for i, v in enumerate(order)}
+    present: set[int] = set()
+    adjacency = g.adjacency
+
+    def component(v: int) -> frozenset[int]:
+        seen, stack = {v}, [v]
+        while stack:
+            for u in adjacency[stack.pop()]:
+                if u in present and u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        return frozenset(seen)
+
+    rebuilt: list[int] = []
+    for phase, _ in reversed(_phases(g, order, targets)):
+        waiting = set(phase)
+        while waiting:
+
+            def cost(v: int) -> int:
+                parts = {component(u) for u in adjacency[v] if u in present}
+                return 1 + sum(len(c) for c in parts)
+
+            v = min(waiting, key=lambda v: (cost(v), -position[v]))
+            waiting.discard(v)
+            present.add(v)
+            rebuilt.append(v)
+    return rebuilt[::-1]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_exact_greedy_is_the_plain_greedy(seed: int) -> None:
+    # sparse and denser random graphs, so a giant forms, splits designations and re-designations happen
+    g = _random(60, (0.03, 0.06, 0.12)[seed % 3], seed)
+    for method in ("hda", "ci"):
+        order = getattr(baselines, method)(g, seed)
+        for targets in ((0.1,), (0.5, 0.1), (0.0,)):
+            assert reinsert(g, order, targets) == _reference(g, order, targets), (method, targets)
