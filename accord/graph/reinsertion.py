@@ -122,12 +122,10 @@ class _Greedy:
                         break
         return total
 
-    def add(self, v: int) -> list[int]:
-        """Put ``v`` back and join it to its neighbours' components; returns the roots merged away (their
-        members now belong to ``v``'s component)."""
+    def add(self, v: int) -> None:
+        """Put ``v`` back and join it to its neighbours' components (their members lists too)."""
         self.present[v] = True
         self.rebuilt.append(v)
-        merged: list[int] = []
         size, members, parent = self.size, self.members, self.parent
         for u in self.adjacency[v]:
             if self.present[u]:
@@ -139,8 +137,6 @@ class _Greedy:
                     size[b] += size[a]
                     members[b].extend(members[a])
                     members[a] = []
-                    merged.append(a)
-        return merged
 
     def capped_pass(self, phase: list[int], cap: float) -> None:
         """Braunstein's capped greedy over ``phase`` (see ``reinsert``)."""
@@ -165,11 +161,12 @@ class _Greedy:
     def exact_pass(self, phase: list[int], slots: int) -> None:
         """Put ``phase`` back, each time the node of least (cost, -position): the exact greedy.
 
-        Up to ``slots`` large components are designated. A node touching exactly one of them waits in that
-        one's heap keyed by its cost without it (the component's growth changes all of them alike); every
-        other node waits in ``far`` keyed by its whole cost. Keys are lower bounds, checked when they reach
-        the top (costs only grow), except where a component joins a designated one or loses or gains the
-        designation: the nodes touching it then get new entries, and their old ones a stale stamp."""
+        Up to ``slots`` large components are designated. A node touching one or more of them waits in the
+        heap of the largest it touched when placed, keyed by its cost without that one (its growth changes
+        all of them alike); a node touching none waits in ``far`` keyed by its whole cost. Keys are lower
+        bounds, checked when they reach the top (costs only grow), except where a component joins a
+        designated one or loses or gains the designation: the nodes touching it then get new entries, and
+        their old ones a stale stamp."""
         position, size = self.position, self.size
         waiting = set(phase)
         stamp = dict.fromkeys(phase, 0)
