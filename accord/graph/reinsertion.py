@@ -14,8 +14,8 @@ that alone is quadratic: every node next to it costs more each time it grows, an
 in that component's own heap, keyed by what they cost besides it (its growth changes them all alike); a
 node's key is renewed only when a component it touches joins a designated one or gains or loses the
 designation, and only the heap with the least lower bound is checked each step. On p2p-Gnutella31 (62,586
-nodes) the HDA order's exact reinsertion fell from 328 s to 1.8 s, on a 100,000-node BA graph from 44 s
-(one designated component) to 5 s; the order is the plain greedy's (tests/graph/test_reinsertion.py).
+nodes) the HDA order's exact reinsertion fell from 291 s to 1.2 s (``bench/reinsertion.py``, side by side);
+the order is the plain greedy's (tests/graph/test_reinsertion.py).
 """
 
 from __future__ import annotations
